@@ -661,7 +661,8 @@ public sealed class PacketDecoder
                     if (protocol == 17)
                     {
                         int udpLength = BinaryPrimitives.ReadUInt16BigEndian(l4[4..]);
-                        if ((udpLength < 8 || udpLength > payloadLength) && !(udpLength == 0 && firstFragmentOnly))
+                        // A first fragment carries the whole datagram's length; 0 means a jumbogram-style length.
+                        if ((udpLength < 8 && !(udpLength == 0 && firstFragmentOnly)) || (udpLength > payloadLength && !firstFragmentOnly))
                         {
                             return RejectReason.BadHeaderLength;
                         }

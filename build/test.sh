@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Full test run for a fresh Debian 12 machine (run as root). Idempotent: installs the Debian packages the tests
+# use only when missing, builds everything, then runs every test.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+need=()
+for pkg in tshark tcpdump iputils-ping pkg-config libdpdk-dev iproute2 dnsutils nmap hping3 iperf3 nfdump; do
+  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || need+=("$pkg")
+done
+if ((${#need[@]})); then
+  echo "installing: ${need[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  echo "wireshark-common wireshark-common/install-setuid boolean false" | debconf-set-selections
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+fi
+
+if [[ -f native/Makefile ]]; then
+  make -C native
+fi
+
+dotnet build FlowEngine.sln -c Release -warnaserror
+dotnet format FlowEngine.sln --verify-no-changes --no-restore
+set +e
+dotnet test FlowEngine.sln -c Release --no-build --logger "console;verbosity=normal" 2>&1 | tee /tmp/flowengine-test.log
+rc=${PIPESTATUS[0]}
+set -e
+# One closing line with the totals, as 'N passed, N failed'.
+python3 - <<'PY'
+import re
+text = open('/tmp/flowengine-test.log').read()
+passed = sum(int(x) for x in re.findall(r'Passed:\s+(\d+)', text))
+failed = sum(int(x) for x in re.findall(r'Failed:\s+(\d+)', text))
+skipped = sum(int(x) for x in re.findall(r'Skipped:\s+(\d+)', text))
+print(f"tests: {passed} passed, {failed} failed, {skipped} skipped")
+PY
+exit $rc

@@ -1,0 +1,9 @@
+// Copyright (c) FlowEngine contributors. Licensed under the MIT License.
+
+namespace FlowEngine.Sensor;
+
+/// <summary>The capture bundled with the sensor, used when no capture is named.</summary>
+internal static class DefaultCapture
+{
+    public static string Path => System.IO.Path.Combine(AppContext.BaseDirectory, "data", "default.pcapng");
+}

@@ -1,0 +1,78 @@
+// Copyright (c) FlowEngine contributors. Licensed under the MIT License.
+
+using System.CommandLine;
+using System.Diagnostics;
+using FlowEngine;
+using FlowEngine.Capture;
+using FlowEngine.Packets;
+using FlowEngine.Sensor;
+using Spectre.Console;
+
+var captureArgument = new Argument<FileInfo?>("capture")
+{
+    Description = "A pcap or pcapng file (optionally gzip-compressed). Default: the capture bundled with the sensor.",
+    Arity = ArgumentArity.ZeroOrOne,
+};
+var outOption = new Option<FileInfo?>("--out") { Description = "Write the JSON Lines flow records to this file instead of stdout." };
+var maxFlowsOption = new Option<int>("--max-flows") { Description = "Flow table size (most concurrent flows).", DefaultValueFactory = _ => 1 << 20 };
+var vxlanPortOption = new Option<ushort[]>("--vxlan-port") { Description = "Extra UDP destination port decoded as VXLAN (repeatable), e.g. 8472.", AllowMultipleArgumentsPerToken = true };
+var quietOption = new Option<bool>("--quiet") { Description = "No summary on stderr." };
+
+var flowsCommand = new Command("flows", "Turn a capture into flow records (JSON Lines) and print a summary to stderr.")
+{
+    captureArgument, outOption, maxFlowsOption, vxlanPortOption, quietOption,
+};
+flowsCommand.SetAction(parse =>
+{
+    string path = parse.GetValue(captureArgument)?.FullName ?? DefaultCapture.Path;
+    var options = new FlowPipelineOptions();
+    options.Flows.MaxFlows = parse.GetValue(maxFlowsOption);
+    foreach (ushort port in parse.GetValue(vxlanPortOption) ?? [])
+    {
+        options.Decoder.VxlanPorts.Add(port);
+    }
+
+    FileInfo? outFile = parse.GetValue(outOption);
+    bool quiet = parse.GetValue(quietOption);
+    IAnsiConsole err = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(Console.Error) });
+    try
+    {
+        options.Flows.Validate();
+        options.Decoder.Validate();
+    }
+    catch (ArgumentOutOfRangeException e)
+    {
+        err.MarkupLine($"[red]error:[/] bad configuration: {Markup.Escape(e.Message)}");
+        return 2;
+    }
+
+    Stream output = outFile is null ? Console.OpenStandardOutput() : outFile.Create();
+    using var writer = new FlowJsonWriter(output, ownsStream: true);
+    var pipeline = new FlowPipeline(writer, options);
+    var clock = Stopwatch.StartNew();
+    int exitCode = 0;
+    try
+    {
+        using IPacketSource source = CaptureFile.Open(path);
+        pipeline.Run(source);
+    }
+    catch (Exception e) when (e is CaptureFormatException or IOException or UnauthorizedAccessException)
+    {
+        // Every flow of the packets before the damage has been written.
+        writer.Flush();
+        err.MarkupLine($"[red]error:[/] {Markup.Escape(e.Message)}");
+        exitCode = 1;
+    }
+
+    writer.Flush();
+    clock.Stop();
+    if (!quiet)
+    {
+        Summary.Print(err, path, pipeline.Statistics, writer.Count, clock.Elapsed);
+    }
+
+    return exitCode;
+});
+
+var root = new RootCommand("FlowEngine sensor: flows, and (in later versions) detection, from captures and live interfaces.") { flowsCommand };
+return root.Parse(args).Invoke();

@@ -1,0 +1,839 @@
+// Copyright (c) FlowEngine contributors. Licensed under the MIT License.
+
+using System.Numerics;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+using System.Security.Cryptography;
+using FlowEngine.Flows.Internal;
+using FlowEngine.Packets;
+
+namespace FlowEngine.Flows;
+
+/// <summary>
+/// The flow table of one worker: single writer, no locks. Open addressing over buckets of eight slots whose
+/// 32-bit tags are compared with one SIMD instruction; keys and counters live in separate pinned columns
+/// (struct of arrays), sized once for <see cref="FlowTableOptions.MaxFlows"/>. Every flow leaves through the
+/// <see cref="IFlowSink"/> with its <see cref="FlowEndReason"/>; none is dropped silently.
+/// </summary>
+/// <remarks>
+/// Probing is linear over buckets. Each bucket keeps a saturating count of entries that probed past it (the
+/// F14 "outbound overflow" idea), so a lookup stops at the first bucket that no entry overflowed, and removal
+/// needs no tombstones. Keys are hashed with CRC32C (hardware where available) under a random per-process seed,
+/// so an attacker who chooses addresses cannot aim at one bucket chain.
+/// </remarks>
+public sealed class FlowTable
+{
+    private const int BucketSlots = 8;
+    private const int MaxProbeBuckets = 32;
+    private const int EvictionSampleBuckets = 4;
+    private const int FragmentCacheSize = 4096;
+
+    private static readonly uint s_seed = CreateSeed();
+
+    private readonly uint[] _tags;
+    private readonly FlowKey[] _keys;
+    private readonly FlowState[] _states;
+    private readonly byte[] _overflow;
+    private readonly FragmentEntry[] _fragments;
+    private readonly IFlowSink _sink;
+    private readonly Dictionary<EndpointPair, ushort> _endpointIndex = new();
+    private readonly List<EndpointPair> _endpoints = new();
+    private readonly int _bucketMask;
+    private readonly int _maxFlows;
+    private readonly long _tcpIdleNs;
+    private readonly long _udpIdleNs;
+    private readonly long _icmpIdleNs;
+    private readonly long _otherIdleNs;
+    private readonly long _activeNs;
+    private readonly long _lingerNs;
+    private readonly long _sweepIntervalNs;
+    private readonly uint _seed;
+
+    private int _count;
+    private long _nowNs = long.MinValue;
+    private long _lastSweepNs = long.MinValue;
+    private double _sweepCarry;
+    private int _sweepHand;
+    private FlowTableStatistics _statistics;
+
+    /// <summary>Creates a table and allocates all its memory.</summary>
+    /// <param name="options">Settings (validated).</param>
+    /// <param name="sink">Receives every flow that leaves the table.</param>
+    public FlowTable(FlowTableOptions options, IFlowSink sink)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(sink);
+        options.Validate();
+        _sink = sink;
+        _maxFlows = options.MaxFlows;
+        // Buckets of eight slots with overflow counts stay short even near full, so the capacity is only rounded
+        // up to a power of two; a full table evicts before it inserts.
+        int capacity = (int)BitOperations.RoundUpToPowerOf2((uint)Math.Max(BucketSlots * 2, options.MaxFlows));
+        Capacity = capacity;
+        _bucketMask = (capacity / BucketSlots) - 1;
+        _tags = GC.AllocateArray<uint>(capacity, pinned: true);
+        _keys = GC.AllocateUninitializedArray<FlowKey>(capacity, pinned: true);
+        _states = GC.AllocateUninitializedArray<FlowState>(capacity, pinned: true);
+        _overflow = GC.AllocateArray<byte>(capacity / BucketSlots, pinned: true);
+        _fragments = GC.AllocateArray<FragmentEntry>(FragmentCacheSize, pinned: true);
+        _tcpIdleNs = ToNs(options.TcpIdleTimeout);
+        _udpIdleNs = ToNs(options.UdpIdleTimeout);
+        _icmpIdleNs = ToNs(options.IcmpIdleTimeout);
+        _otherIdleNs = ToNs(options.OtherIdleTimeout);
+        _activeNs = ToNs(options.ActiveTimeout);
+        _lingerNs = ToNs(options.TcpCloseLinger);
+        _sweepIntervalNs = ToNs(options.SweepInterval);
+        _seed = s_seed;
+    }
+
+    /// <summary>Flows in the table now.</summary>
+    public int Count => _count;
+
+    /// <summary>Slots allocated (a power of two, a little above <see cref="FlowTableOptions.MaxFlows"/>).</summary>
+    public int Capacity { get; }
+
+    /// <summary>Bytes of table memory per slot (tags, keys, counters and overflow counts).</summary>
+    public static int BytesPerSlot => sizeof(uint) + Unsafe.SizeOf<FlowKey>() + Unsafe.SizeOf<FlowState>() + 1;
+
+    /// <summary>Table memory divided by <see cref="FlowTableOptions.MaxFlows"/>.</summary>
+    public double BytesPerFlow => (double)BytesPerSlot * Capacity / _maxFlows;
+
+    /// <summary>Counters of the table's work.</summary>
+    public FlowTableStatistics Statistics => _statistics;
+
+    /// <summary>The current packet time: the latest timestamp seen, nanoseconds since the Unix epoch.</summary>
+    public long NowNs => _nowNs;
+
+    /// <summary>
+    /// Accounts one decoded packet to its flow, creating the flow when it is new. Packets that were rejected by the
+    /// decoder, and later fragments whose first fragment was not seen, are not accounted.
+    /// </summary>
+    /// <param name="packet">A packet decoded by <see cref="PacketDecoder"/>.</param>
+    /// <returns>True when the packet was accounted to a flow.</returns>
+    public bool Update(in DecodedPacket packet)
+    {
+        if (packet.Reject != RejectReason.None || packet.IpVersion == 0)
+        {
+            return false;
+        }
+
+        ushort sourcePort = packet.SourcePort;
+        ushort destinationPort = packet.DestinationPort;
+        ushort icmpId = packet.IcmpId;
+        if ((packet.Flags & PacketFlags.Fragment) != 0)
+        {
+            if (!ResolveFragment(in packet, ref sourcePort, ref destinationPort, ref icmpId))
+            {
+                _statistics.UnmatchedFragments++;
+                return false;
+            }
+        }
+
+        if (packet.TimestampNs > _nowNs)
+        {
+            _nowNs = packet.TimestampNs;
+            if (_lastSweepNs == long.MinValue)
+            {
+                _lastSweepNs = _nowNs;
+            }
+        }
+
+        bool sourceIsA = FlowKey.FromPacket(in packet, sourcePort, destinationPort, icmpId, out FlowKey key);
+        ulong hash = FlowKey.Hash(ref key, _seed);
+        int home = (int)hash & _bucketMask;
+        uint tag = (uint)(hash >> 32) | 1;
+        int slot = Find(ref key, home, tag, out int freeSlot);
+        long ts = _nowNs;
+        if (slot >= 0)
+        {
+            ref FlowState existing = ref _states[slot];
+            if (IsRestart(ref existing, ref _keys[slot], in packet, ts, out FlowEndReason reason))
+            {
+                Emit(slot, reason);
+                InitState(ref existing, in packet, sourceIsA, ts);
+            }
+            else if (ts - existing.FirstNs > _activeNs)
+            {
+                Emit(slot, FlowEndReason.ActiveTimeout);
+                ContinueState(ref existing, ts);
+            }
+        }
+        else
+        {
+            slot = Insert(ref key, home, tag, freeSlot);
+            InitState(ref _states[slot], in packet, sourceIsA, ts);
+        }
+
+        ref FlowState s = ref _states[slot];
+        Account(ref s, in packet, sourceIsA == s.OriginatorIsA, ts);
+        _statistics.Packets++;
+        return true;
+    }
+
+    /// <summary>
+    /// Moves packet time to <paramref name="nowNs"/> (never backwards) and expires the flows the sweep reaches:
+    /// idle, closed TCP past the linger, and active past the active timeout. Call once per batch.
+    /// </summary>
+    /// <param name="nowNs">Packet time, nanoseconds since the Unix epoch.</param>
+    public void Advance(long nowNs)
+    {
+        if (nowNs > _nowNs)
+        {
+            _nowNs = nowNs;
+        }
+
+        if (_lastSweepNs == long.MinValue)
+        {
+            _lastSweepNs = _nowNs;
+            return;
+        }
+
+        long elapsed = _nowNs - _lastSweepNs;
+        if (elapsed <= 0)
+        {
+            return;
+        }
+
+        _lastSweepNs = _nowNs;
+        double visits = ((double)elapsed / _sweepIntervalNs * Capacity) + _sweepCarry;
+        if (visits >= Capacity)
+        {
+            visits = Capacity;
+            _sweepCarry = 0;
+        }
+        else
+        {
+            _sweepCarry = visits - Math.Floor(visits);
+        }
+
+        int count = (int)visits;
+        int mask = Capacity - 1;
+        for (int i = 0; i < count; i++)
+        {
+            int slot = _sweepHand;
+            _sweepHand = (slot + 1) & mask;
+            if (_tags[slot] != 0)
+            {
+                ExpireIfDue(slot);
+            }
+        }
+    }
+
+    /// <summary>Emits every flow with <see cref="FlowEndReason.EndOfInput"/> and empties the table.</summary>
+    public void Flush()
+    {
+        for (int slot = 0; slot < _tags.Length; slot++)
+        {
+            if (_tags[slot] != 0)
+            {
+                Emit(slot, FlowEndReason.EndOfInput);
+                _tags[slot] = 0;
+            }
+        }
+
+        Array.Clear(_overflow);
+        _count = 0;
+    }
+
+    private void ExpireIfDue(int slot)
+    {
+        ref FlowState s = ref _states[slot];
+        long idle = _nowNs - s.LastNs;
+        if (IsTcpEnded(ref s) ? idle > _lingerNs : idle > IdleTimeoutNs(_keys[slot].Protocol))
+        {
+            Emit(slot, IsTcpEnded(ref s) && idle <= IdleTimeoutNs(_keys[slot].Protocol) ? FlowEndReason.TcpEnd : FlowEndReason.IdleTimeout);
+            Remove(slot);
+        }
+        else if (_nowNs - s.FirstNs > _activeNs)
+        {
+            Emit(slot, FlowEndReason.ActiveTimeout);
+            ContinueState(ref s, _nowNs);
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private long IdleTimeoutNs(byte protocol) => protocol switch
+    {
+        6 => _tcpIdleNs,
+        17 => _udpIdleNs,
+        1 or 58 => _icmpIdleNs,
+        _ => _otherIdleNs,
+    };
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static bool IsTcpEnded(ref FlowState s)
+        => s.OriginatorState == TcpEndpointState.Reset || s.ResponderState == TcpEndpointState.Reset
+        || (s.OriginatorState == TcpEndpointState.Closed && s.ResponderState == TcpEndpointState.Closed);
+
+    private bool IsRestart(ref FlowState s, ref FlowKey key, in DecodedPacket p, long ts, out FlowEndReason reason)
+    {
+        long idle = ts - s.LastNs;
+        if (key.Protocol == 6 && IsTcpEnded(ref s))
+        {
+            if (idle > _lingerNs || (p.TcpFlags & (TcpFlags.Syn | TcpFlags.Ack)) == TcpFlags.Syn)
+            {
+                reason = idle > _lingerNs ? FlowEndReason.TcpEnd : FlowEndReason.Reused;
+                return true;
+            }
+        }
+        else if (idle > IdleTimeoutNs(key.Protocol))
+        {
+            reason = FlowEndReason.IdleTimeout;
+            return true;
+        }
+
+        reason = default;
+        return false;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private int Find(ref FlowKey key, int home, uint tag, out int freeSlot)
+    {
+        freeSlot = -1;
+        ref uint tags = ref MemoryMarshal.GetArrayDataReference(_tags);
+        ref FlowKey keys = ref MemoryMarshal.GetArrayDataReference(_keys);
+        ref byte overflow = ref MemoryMarshal.GetArrayDataReference(_overflow);
+        Vector256<uint> wanted = Vector256.Create(tag);
+        int bucket = home;
+        for (int probe = 0; probe <= _bucketMask; probe++)
+        {
+            int first = bucket * BucketSlots;
+            Vector256<uint> column = Vector256.LoadUnsafe(ref tags, (nuint)first);
+            uint matches = Vector256.Equals(column, wanted).ExtractMostSignificantBits();
+            while (matches != 0)
+            {
+                int slot = first + BitOperations.TrailingZeroCount(matches);
+                if (FlowKey.Equal(ref Unsafe.Add(ref keys, slot), ref key))
+                {
+                    return slot;
+                }
+
+                matches &= matches - 1;
+            }
+
+            if (freeSlot < 0)
+            {
+                uint empty = Vector256.Equals(column, Vector256<uint>.Zero).ExtractMostSignificantBits();
+                if (empty != 0)
+                {
+                    freeSlot = first + BitOperations.TrailingZeroCount(empty);
+                }
+            }
+
+            if (Unsafe.Add(ref overflow, bucket) == 0)
+            {
+                break;
+            }
+
+            bucket = (bucket + 1) & _bucketMask;
+        }
+
+        return -1;
+    }
+
+    private int Insert(ref FlowKey key, int home, uint tag, int freeSlot)
+    {
+        if (_count >= _maxFlows)
+        {
+            EvictOldest(home, EvictionSampleBuckets);
+            freeSlot = -1;
+        }
+
+        if (freeSlot < 0)
+        {
+            freeSlot = FindFreeSlot(home);
+            if (freeSlot < 0)
+            {
+                EvictOldest(home, MaxProbeBuckets);
+                freeSlot = FindFreeSlot(home);
+            }
+        }
+
+        // Every bucket between home and the chosen one now has an entry that probed past it.
+        int bucket = home;
+        int target = freeSlot / BucketSlots;
+        while (bucket != target)
+        {
+            if (_overflow[bucket] != byte.MaxValue)
+            {
+                _overflow[bucket]++;
+            }
+
+            bucket = (bucket + 1) & _bucketMask;
+        }
+
+        _tags[freeSlot] = tag;
+        _keys[freeSlot] = key;
+        _count++;
+        _statistics.FlowsCreated++;
+        return freeSlot;
+    }
+
+    private int FindFreeSlot(int home)
+    {
+        int bucket = home;
+        int limit = Math.Min(MaxProbeBuckets, _bucketMask + 1);
+        for (int probe = 0; probe < limit; probe++)
+        {
+            int first = bucket * BucketSlots;
+            uint empty = Vector256.Equals(Vector256.LoadUnsafe(ref MemoryMarshal.GetArrayDataReference(_tags), (nuint)first), Vector256<uint>.Zero).ExtractMostSignificantBits();
+            if (empty != 0)
+            {
+                return first + BitOperations.TrailingZeroCount(empty);
+            }
+
+            bucket = (bucket + 1) & _bucketMask;
+        }
+
+        return -1;
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private void EvictOldest(int home, int buckets)
+    {
+        int victim = -1;
+        long oldest = long.MaxValue;
+        int bucket = home;
+        int limit = Math.Min(buckets, _bucketMask + 1);
+        for (int probe = 0; probe < limit; probe++)
+        {
+            for (int i = 0; i < BucketSlots; i++)
+            {
+                int slot = (bucket * BucketSlots) + i;
+                if (_tags[slot] != 0 && _states[slot].LastNs < oldest)
+                {
+                    oldest = _states[slot].LastNs;
+                    victim = slot;
+                }
+            }
+
+            bucket = (bucket + 1) & _bucketMask;
+        }
+
+        if (victim < 0)
+        {
+            // The sample held no flow: take the first occupied slot after the sweep hand.
+            for (int i = 0; i < Capacity && victim < 0; i++)
+            {
+                int slot = (_sweepHand + i) & (Capacity - 1);
+                if (_tags[slot] != 0)
+                {
+                    victim = slot;
+                }
+            }
+        }
+
+        _statistics.Evictions++;
+        Emit(victim, FlowEndReason.Evicted);
+        Remove(victim);
+    }
+
+    private void Remove(int slot)
+    {
+        ulong hash = FlowKey.Hash(ref _keys[slot], _seed);
+        int bucket = (int)hash & _bucketMask;
+        int target = slot / BucketSlots;
+        while (bucket != target)
+        {
+            byte o = _overflow[bucket];
+            if (o != byte.MaxValue && o != 0)
+            {
+                _overflow[bucket] = (byte)(o - 1);
+            }
+
+            bucket = (bucket + 1) & _bucketMask;
+        }
+
+        _tags[slot] = 0;
+        _count--;
+    }
+
+    private void InitState(ref FlowState s, in DecodedPacket p, bool sourceIsA, long ts)
+    {
+        s = default;
+        s.FirstNs = ts;
+        s.LastNs = ts;
+
+        // The originator sends the first packet; a SYN-ACK seen first was answering the other side's SYN.
+        bool synAck = p.Protocol == 6 && (p.TcpFlags & (TcpFlags.Syn | TcpFlags.Ack)) == (TcpFlags.Syn | TcpFlags.Ack);
+        s.OriginatorIsA = sourceIsA != synAck;
+        s.VlanId = p.OuterVlanId;
+        s.TunnelDepth = p.TunnelDepth;
+        s.EndpointIndex = p.TunnelDepth == 0 ? ushort.MaxValue : InternEndpoints(in p, synAck);
+    }
+
+    private static void ContinueState(ref FlowState s, long ts)
+    {
+        // Keep the key, the originator and the TCP state; start new counters.
+        FlowState kept = s;
+        s = default;
+        s.FirstNs = ts;
+        s.LastNs = ts;
+        s.OriginatorIsA = kept.OriginatorIsA;
+        s.VlanId = kept.VlanId;
+        s.TunnelDepth = kept.TunnelDepth;
+        s.EndpointIndex = kept.EndpointIndex;
+        s.OriginatorState = kept.OriginatorState;
+        s.ResponderState = kept.ResponderState;
+        s.IsContinuation = true;
+        s.LastForwardNs = 0;
+        s.LastReverseNs = 0;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Account(ref FlowState s, in DecodedPacket p, bool forward, long ts)
+    {
+        s.LastNs = ts;
+        uint size = (uint)p.IpLength;
+        ushort size16 = (ushort)Math.Min(size, ushort.MaxValue);
+        ulong payload = (ulong)Math.Max(p.PayloadLength, 0);
+        if (s.FirstPacketCount < FlowRecord.FirstPacketsTracked)
+        {
+            short signed = (short)Math.Min(size, (uint)short.MaxValue);
+            s.FirstPackets[s.FirstPacketCount++] = forward ? signed : (short)-signed;
+        }
+
+        if (forward)
+        {
+            if (s.ForwardPackets == 0)
+            {
+                s.ForwardSizeMin = size16;
+            }
+            else
+            {
+                UpdateIat(ref s.ForwardIatMean, ref s.ForwardIatM2, ref s.ForwardIatMin, ref s.ForwardIatMax, s.ForwardPackets, ts - s.LastForwardNs);
+            }
+
+            s.LastForwardNs = ts;
+            s.ForwardPackets++;
+            s.ForwardBytes += size;
+            s.ForwardPayload += payload;
+            s.ForwardSizeSquares += (ulong)size * size;
+            s.ForwardSizeMin = Math.Min(s.ForwardSizeMin, size16);
+            s.ForwardSizeMax = Math.Max(s.ForwardSizeMax, size16);
+        }
+        else
+        {
+            if (s.ReversePackets == 0)
+            {
+                s.ReverseSizeMin = size16;
+            }
+            else
+            {
+                UpdateIat(ref s.ReverseIatMean, ref s.ReverseIatM2, ref s.ReverseIatMin, ref s.ReverseIatMax, s.ReversePackets, ts - s.LastReverseNs);
+            }
+
+            s.LastReverseNs = ts;
+            s.ReversePackets++;
+            s.ReverseBytes += size;
+            s.ReversePayload += payload;
+            s.ReverseSizeSquares += (ulong)size * size;
+            s.ReverseSizeMin = Math.Min(s.ReverseSizeMin, size16);
+            s.ReverseSizeMax = Math.Max(s.ReverseSizeMax, size16);
+        }
+
+        if (p.Protocol == 6 && (p.Flags & PacketFlags.HasTransport) != 0)
+        {
+            UpdateTcp(ref s, p.TcpFlags, forward);
+        }
+    }
+
+    // Welford's update of the mean and sum of squared deviations; packetsBefore >= 1 is the count before this
+    // packet, so this is sample number packetsBefore of the inter-arrival series.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void UpdateIat(ref double mean, ref double m2, ref uint min, ref uint max, uint packetsBefore, long gapNs)
+    {
+        uint us = gapNs <= 0 ? 0u : (uint)Math.Min(gapNs / 1000, uint.MaxValue);
+        double x = us;
+        double delta = x - mean;
+        mean += delta / packetsBefore;
+        m2 += delta * (x - mean);
+        if (packetsBefore == 1)
+        {
+            min = us;
+            max = us;
+        }
+        else
+        {
+            min = Math.Min(min, us);
+            max = Math.Max(max, us);
+        }
+    }
+
+    private static void UpdateTcp(ref FlowState s, TcpFlags flags, bool forward)
+    {
+        ref TcpEndpointState self = ref forward ? ref s.OriginatorState : ref s.ResponderState;
+        ref TcpEndpointState peer = ref forward ? ref s.ResponderState : ref s.OriginatorState;
+        if (forward)
+        {
+            s.ForwardTcpFlags |= (byte)flags;
+        }
+        else
+        {
+            s.ReverseTcpFlags |= (byte)flags;
+        }
+
+        if ((flags & TcpFlags.Rst) != 0)
+        {
+            self = TcpEndpointState.Reset;
+            return;
+        }
+
+        if ((flags & TcpFlags.Fin) != 0)
+        {
+            if (self != TcpEndpointState.Reset)
+            {
+                self = TcpEndpointState.Closed;
+            }
+
+            return;
+        }
+
+        bool syn = (flags & TcpFlags.Syn) != 0;
+        bool ack = (flags & TcpFlags.Ack) != 0;
+        if (syn && !ack)
+        {
+            if (self == TcpEndpointState.Inactive)
+            {
+                self = TcpEndpointState.SynSent;
+            }
+        }
+        else if (syn)
+        {
+            if (self == TcpEndpointState.Inactive)
+            {
+                self = peer == TcpEndpointState.SynSent ? TcpEndpointState.Established : TcpEndpointState.SynAckSent;
+            }
+        }
+        else if (self == TcpEndpointState.Inactive)
+        {
+            self = TcpEndpointState.Partial;
+        }
+        else if (self == TcpEndpointState.SynSent && peer is TcpEndpointState.Established or TcpEndpointState.SynAckSent)
+        {
+            self = TcpEndpointState.Established;
+            peer = TcpEndpointState.Established;
+        }
+    }
+
+    // Zeek's conn_state, from the two endpoint states and the payload seen.
+    private static ConnectionState ConnectionStateOf(ref FlowState s, byte protocol)
+    {
+        if (protocol != 6)
+        {
+            return ConnectionState.Oth;
+        }
+
+        TcpEndpointState os = s.OriginatorState, rs = s.ResponderState;
+        bool oInactive = os is TcpEndpointState.Inactive or TcpEndpointState.Partial;
+        bool rInactive = rs is TcpEndpointState.Inactive or TcpEndpointState.Partial;
+        if (rs == TcpEndpointState.Reset)
+        {
+            if (os is TcpEndpointState.SynSent or TcpEndpointState.SynAckSent
+                || (os == TcpEndpointState.Reset && s.ForwardPayload == 0 && s.ReversePayload == 0))
+            {
+                return ConnectionState.Rej;
+            }
+
+            return oInactive ? ConnectionState.Rstrh : ConnectionState.Rstr;
+        }
+
+        if (os == TcpEndpointState.Reset)
+        {
+            return rInactive ? ConnectionState.Rstos0 : ConnectionState.Rsto;
+        }
+
+        if (rs == TcpEndpointState.Closed && os == TcpEndpointState.Closed)
+        {
+            return ConnectionState.SF;
+        }
+
+        if (os == TcpEndpointState.Closed)
+        {
+            return rInactive ? ConnectionState.SH : ConnectionState.S2;
+        }
+
+        if (rs == TcpEndpointState.Closed)
+        {
+            return oInactive ? ConnectionState.Shr : ConnectionState.S3;
+        }
+
+        if (os == TcpEndpointState.SynSent && rs == TcpEndpointState.Inactive)
+        {
+            return ConnectionState.S0;
+        }
+
+        if (os == TcpEndpointState.Established && rs == TcpEndpointState.Established)
+        {
+            return ConnectionState.S1;
+        }
+
+        return ConnectionState.Oth;
+    }
+
+    private void Emit(int slot, FlowEndReason reason)
+    {
+        ref FlowState s = ref _states[slot];
+        ref FlowKey k = ref _keys[slot];
+        FlowRecord r = default;
+        bool aIsOriginator = s.OriginatorIsA;
+        r.SourceAddress = aIsOriginator ? k.A : k.B;
+        r.DestinationAddress = aIsOriginator ? k.B : k.A;
+        r.SourcePort = aIsOriginator ? k.PortA : k.PortB;
+        r.DestinationPort = aIsOriginator ? k.PortB : k.PortA;
+        if (s.EndpointIndex < _endpoints.Count)
+        {
+            EndpointPair e = _endpoints[s.EndpointIndex];
+            r.OuterSourceAddress = e.Source;
+            r.OuterDestinationAddress = e.Destination;
+            r.OuterIpVersion = e.IpVersion;
+        }
+        else
+        {
+            r.OuterSourceAddress = r.SourceAddress;
+            r.OuterDestinationAddress = r.DestinationAddress;
+            r.OuterIpVersion = k.IpVersion;
+        }
+
+        r.IcmpId = k.IcmpId;
+        r.VnKind = k.VnKind;
+        r.VnId = k.VnId;
+        r.IpVersion = k.IpVersion;
+        r.Protocol = k.Protocol;
+        r.FirstNs = s.FirstNs;
+        r.LastNs = s.LastNs;
+        r.ForwardPackets = s.ForwardPackets;
+        r.ReversePackets = s.ReversePackets;
+        r.ForwardBytes = s.ForwardBytes;
+        r.ReverseBytes = s.ReverseBytes;
+        r.ForwardPayloadBytes = s.ForwardPayload;
+        r.ReversePayloadBytes = s.ReversePayload;
+        r.ForwardSizeMin = s.ForwardSizeMin;
+        r.ForwardSizeMax = s.ForwardSizeMax;
+        r.ReverseSizeMin = s.ReverseSizeMin;
+        r.ReverseSizeMax = s.ReverseSizeMax;
+        (r.ForwardSizeMean, r.ForwardSizeVariance) = SizeMoments(s.ForwardPackets, s.ForwardBytes, s.ForwardSizeSquares);
+        (r.ReverseSizeMean, r.ReverseSizeVariance) = SizeMoments(s.ReversePackets, s.ReverseBytes, s.ReverseSizeSquares);
+        r.ForwardIatMeanUs = s.ForwardPackets > 1 ? s.ForwardIatMean : 0;
+        r.ForwardIatVarianceUs2 = s.ForwardPackets > 2 ? s.ForwardIatM2 / (s.ForwardPackets - 2) : 0;
+        r.ForwardIatMinUs = s.ForwardIatMin;
+        r.ForwardIatMaxUs = s.ForwardIatMax;
+        r.ReverseIatMeanUs = s.ReversePackets > 1 ? s.ReverseIatMean : 0;
+        r.ReverseIatVarianceUs2 = s.ReversePackets > 2 ? s.ReverseIatM2 / (s.ReversePackets - 2) : 0;
+        r.ReverseIatMinUs = s.ReverseIatMin;
+        r.ReverseIatMaxUs = s.ReverseIatMax;
+        r.ForwardTcpFlags = (TcpFlags)s.ForwardTcpFlags;
+        r.ReverseTcpFlags = (TcpFlags)s.ReverseTcpFlags;
+        r.State = ConnectionStateOf(ref s, k.Protocol);
+        r.EndReason = reason;
+        r.VlanId = s.VlanId;
+        r.TunnelDepth = s.TunnelDepth;
+        r.IsContinuation = s.IsContinuation;
+        r.FirstPacketCount = s.FirstPacketCount;
+        r.FirstPackets = s.FirstPackets;
+        _statistics.CountEmitted(reason);
+        _sink.OnFlow(in r);
+    }
+
+    private static (double Mean, double Variance) SizeMoments(uint n, ulong sum, ulong squares)
+    {
+        if (n == 0)
+        {
+            return (0, 0);
+        }
+
+        double mean = (double)sum / n;
+        if (n < 2)
+        {
+            return (mean, 0);
+        }
+
+        // Exact: n * sum(x^2) - (sum x)^2 over n (n - 1), in 128-bit integers.
+        UInt128 numerator = ((UInt128)n * squares) - ((UInt128)sum * sum);
+        return (mean, (double)numerator / ((double)n * (n - 1)));
+    }
+
+    private ushort InternEndpoints(in DecodedPacket p, bool reversed)
+    {
+        EndpointPair pair = reversed
+            ? new EndpointPair(p.OuterDestination, p.OuterSource, p.OuterIpVersion)
+            : new EndpointPair(p.OuterSource, p.OuterDestination, p.OuterIpVersion);
+        if (_endpointIndex.TryGetValue(pair, out ushort index))
+        {
+            return index;
+        }
+
+        if (_endpoints.Count >= ushort.MaxValue)
+        {
+            return ushort.MaxValue;
+        }
+
+        index = (ushort)_endpoints.Count;
+        _endpoints.Add(pair);
+        _endpointIndex.Add(pair, index);
+        return index;
+    }
+
+    // Non-first fragments carry no ports: they take those of the first fragment of the same datagram.
+    private bool ResolveFragment(in DecodedPacket p, ref ushort sourcePort, ref ushort destinationPort, ref ushort icmpId)
+    {
+        ulong check = FragmentCheck(in p);
+        ref FragmentEntry e = ref _fragments[(int)(check % FragmentCacheSize)];
+        if ((p.Flags & PacketFlags.NonFirstFragment) == 0)
+        {
+            if ((p.Flags & PacketFlags.HasTransport) != 0 || p.Protocol is not (6 or 17 or 1 or 58 or 132 or 33 or 136))
+            {
+                e.Check = check;
+                e.SourcePort = p.SourcePort;
+                e.DestinationPort = p.DestinationPort;
+                e.IcmpId = p.IcmpId;
+            }
+
+            return true;
+        }
+
+        if (e.Check != check)
+        {
+            return false;
+        }
+
+        sourcePort = e.SourcePort;
+        destinationPort = e.DestinationPort;
+        icmpId = e.IcmpId;
+        return true;
+    }
+
+    private ulong FragmentCheck(in DecodedPacket p)
+    {
+        FlowKey k = default;
+        k.A = p.Source;
+        k.B = p.Destination;
+        k.VnId = p.VnId;
+        k.VnKind = p.VnKind;
+        k.IpVersion = p.IpVersion;
+        k.Protocol = p.Protocol;
+        k.PortA = (ushort)p.FragmentId;
+        k.PortB = (ushort)(p.FragmentId >> 16);
+        return FlowKey.Hash(ref k, _seed) | 1;
+    }
+
+    private static long ToNs(TimeSpan t) => t.Ticks * 100;
+
+    private static uint CreateSeed()
+    {
+        Span<byte> b = stackalloc byte[4];
+        RandomNumberGenerator.Fill(b);
+        return MemoryMarshal.Read<uint>(b);
+    }
+
+    private struct FragmentEntry
+    {
+        public ulong Check;
+        public ushort SourcePort;
+        public ushort DestinationPort;
+        public ushort IcmpId;
+    }
+
+    private readonly record struct EndpointPair(IpAddress Source, IpAddress Destination, byte IpVersion);
+}

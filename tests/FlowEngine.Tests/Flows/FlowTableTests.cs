@@ -1,0 +1,208 @@
+// Copyright (c) FlowEngine contributors. Licensed under the MIT License.
+
+using FlowEngine.Flows;
+using FlowEngine.Packets;
+using FlowEngine.Tests.Infrastructure;
+
+namespace FlowEngine.Tests.Flows;
+
+public class FlowTableTests
+{
+    private const long Second = 1_000_000_000;
+    private static readonly PacketDecoder s_decoder = new();
+
+    private static DecodedPacket Packet(byte[] frame, long ts)
+    {
+        DecodedPacket p = default;
+        p.TimestampNs = ts;
+        Assert.True(s_decoder.Decode(frame, LinkType.Ethernet, ref p), p.Reject.ToString());
+        return p;
+    }
+
+    private static (FlowTable Table, List<FlowRecord> Records) NewTable(FlowTableOptions? options = null)
+    {
+        var records = new List<FlowRecord>();
+        return (new FlowTable(options ?? new FlowTableOptions { MaxFlows = 1024 }, FlowSink.ToList(records)), records);
+    }
+
+    [Fact]
+    public void Update_TcpHandshakeAndClose_OneBidirectionalFlowWithSf()
+    {
+        var (table, records) = NewTable();
+        long t = 1_700_000_000 * Second;
+        table.Update(Packet(Frames.VxlanTcp(9, "10.0.0.1", "10.0.0.2", 5000, 80, 0x02), t));
+        table.Update(Packet(Frames.VxlanTcp(9, "10.0.0.2", "10.0.0.1", 80, 5000, 0x12), t + 1000));
+        table.Update(Packet(Frames.VxlanTcp(9, "10.0.0.1", "10.0.0.2", 5000, 80, 0x10, 100), t + 2000));
+        table.Update(Packet(Frames.VxlanTcp(9, "10.0.0.1", "10.0.0.2", 5000, 80, 0x11), t + 3000));
+        table.Update(Packet(Frames.VxlanTcp(9, "10.0.0.2", "10.0.0.1", 80, 5000, 0x11), t + 4000));
+        table.Update(Packet(Frames.VxlanTcp(9, "10.0.0.1", "10.0.0.2", 5000, 80, 0x10), t + 5000));
+        Assert.Equal(1, table.Count);
+        table.Flush();
+        FlowRecord r = Assert.Single(records);
+        Assert.Equal("10.0.0.1", r.SourceAddress.ToString(4));
+        Assert.Equal(5000, r.SourcePort);
+        Assert.Equal(80, r.DestinationPort);
+        Assert.Equal(4u, r.ForwardPackets);
+        Assert.Equal(2u, r.ReversePackets);
+        Assert.Equal((ulong)((4 * 40) + 100), r.ForwardBytes);
+        Assert.Equal(100ul, r.ForwardPayloadBytes);
+        Assert.Equal(ConnectionState.SF, r.State);
+        Assert.Equal(VirtualNetworkKind.Vxlan, r.VnKind);
+        Assert.Equal(9u, r.VnId);
+        Assert.Equal("192.0.2.1", r.OuterSourceAddress.ToString(4));
+        Assert.Equal(6, r.FirstPacketCount);
+        Assert.Equal(40, r.FirstPackets[0]);
+        Assert.Equal(-40, r.FirstPackets[1]);
+        Assert.Equal(140, r.FirstPackets[2]);
+        Assert.Equal(FlowEndReason.EndOfInput, r.EndReason);
+        Assert.Equal(40, r.ForwardSizeMin);
+        Assert.Equal(140, r.ForwardSizeMax);
+        Assert.Equal(65.0, r.ForwardSizeMean, 9);
+        Assert.Equal(2500.0, r.ForwardSizeVariance, 6); // sizes 40,140,40,40: mean 65, sample variance 2500
+        Assert.Equal(TcpFlags.Syn | TcpFlags.Ack | TcpFlags.Fin, r.ForwardTcpFlags);
+
+        // Originator packets at 0, 2, 3 and 5 microseconds: gaps 2, 1, 2.
+        Assert.Equal(5.0 / 3, r.ForwardIatMeanUs, 9);
+        Assert.Equal(1.0 / 3, r.ForwardIatVarianceUs2, 9);
+        Assert.Equal(1u, r.ForwardIatMinUs);
+        Assert.Equal(2u, r.ForwardIatMaxUs);
+    }
+
+    [Fact]
+    public void Update_SameAddressesDifferentVni_SeparateFlows()
+    {
+        var (table, records) = NewTable();
+        table.Update(Packet(Frames.VxlanTcp(1, "10.0.0.1", "10.0.0.2", 5000, 80, 0x02), Second));
+        table.Update(Packet(Frames.VxlanTcp(2, "10.0.0.1", "10.0.0.2", 5000, 80, 0x02), Second));
+        Assert.Equal(2, table.Count);
+        table.Flush();
+        Assert.Equal(new uint[] { 1, 2 }, records.Select(r => r.VnId).Order().ToArray());
+    }
+
+    [Fact]
+    public void Update_SynAckSeenFirst_ReceiverIsOriginator()
+    {
+        var (table, records) = NewTable();
+        table.Update(Packet(Frames.VxlanTcp(1, "10.0.0.2", "10.0.0.1", 80, 5000, 0x12), Second));
+        table.Update(Packet(Frames.VxlanTcp(1, "10.0.0.1", "10.0.0.2", 5000, 80, 0x10), Second + 10));
+        table.Flush();
+        FlowRecord r = Assert.Single(records);
+        Assert.Equal("10.0.0.1", r.SourceAddress.ToString(4));
+        Assert.Equal(1u, r.ForwardPackets);
+        Assert.Equal(1u, r.ReversePackets);
+    }
+
+    [Fact]
+    public void Advance_IdleFlowsExpireByPacketTime()
+    {
+        var (table, records) = NewTable(new FlowTableOptions { MaxFlows = 64, UdpIdleTimeout = TimeSpan.FromSeconds(10) });
+        byte[] udp = Frames.Ethernet(0x0800, Frames.IPv4("10.0.0.1", "10.0.0.2", 17, Frames.Udp(1000, 53, new byte[20])));
+        table.Update(Packet(udp, 100 * Second));
+        table.Advance(105 * Second);
+        Assert.Empty(records);
+        table.Advance(112 * Second);
+        FlowRecord r = Assert.Single(records);
+        Assert.Equal(FlowEndReason.IdleTimeout, r.EndReason);
+        Assert.Equal(0, table.Count);
+    }
+
+    [Fact]
+    public void Update_PacketAfterIdleTimeout_StartsNewFlow()
+    {
+        var (table, records) = NewTable(new FlowTableOptions { MaxFlows = 64, UdpIdleTimeout = TimeSpan.FromSeconds(10), SweepInterval = TimeSpan.FromHours(1) });
+        byte[] udp = Frames.Ethernet(0x0800, Frames.IPv4("10.0.0.1", "10.0.0.2", 17, Frames.Udp(1000, 53, [])));
+        table.Update(Packet(udp, 100 * Second));
+        table.Update(Packet(udp, 130 * Second));
+        Assert.Single(records);
+        table.Flush();
+        Assert.Equal(2, records.Count);
+        Assert.All(records, r => Assert.Equal(1u, r.ForwardPackets));
+    }
+
+    [Fact]
+    public void Update_ActiveTimeout_ReportsAndContinues()
+    {
+        var (table, records) = NewTable(new FlowTableOptions { MaxFlows = 64, ActiveTimeout = TimeSpan.FromSeconds(60), SweepInterval = TimeSpan.FromHours(1) });
+        byte[] udp = Frames.Ethernet(0x0800, Frames.IPv4("10.0.0.1", "10.0.0.2", 17, Frames.Udp(1000, 53, [])));
+        for (int i = 0; i < 100; i++)
+        {
+            table.Update(Packet(udp, (1000 + i) * Second));
+        }
+
+        table.Flush();
+        Assert.Equal(2, records.Count);
+        Assert.Equal(FlowEndReason.ActiveTimeout, records[0].EndReason);
+        Assert.False(records[0].IsContinuation);
+        Assert.True(records[1].IsContinuation);
+        Assert.Equal(100u, records[0].ForwardPackets + records[1].ForwardPackets);
+    }
+
+    [Fact]
+    public void Update_TableFull_EvictsOldestAndLosesNoPacket()
+    {
+        var (table, records) = NewTable(new FlowTableOptions { MaxFlows = 64 });
+        for (int i = 0; i < 1000; i++)
+        {
+            byte[] udp = Frames.Ethernet(0x0800, Frames.IPv4("10.0.0.1", $"10.1.{i / 256}.{i % 256}", 17, Frames.Udp(1000, 53, [])));
+            Assert.True(table.Update(Packet(udp, (100 * Second) + i)));
+        }
+
+        Assert.True(table.Count <= 64);
+        table.Flush();
+        Assert.Equal(1000, records.Count);
+        Assert.Equal(1000ul, (ulong)records.Sum(r => r.ForwardPackets));
+        Assert.Equal(1000 - 64, table.Statistics.Evictions);
+    }
+
+    [Fact]
+    public void Update_ManyFlowsRemovedAndReinserted_LookupsStayCorrect()
+    {
+        var (table, records) = NewTable(new FlowTableOptions { MaxFlows = 4096, UdpIdleTimeout = TimeSpan.FromSeconds(1) });
+        var random = new Random(7);
+        long t = 10 * Second;
+        int packets = 0;
+        for (int round = 0; round < 20; round++)
+        {
+            for (int i = 0; i < 3000; i++)
+            {
+                int host = random.Next(5000);
+                byte[] udp = Frames.Ethernet(0x0800, Frames.IPv4("10.0.0.1", $"10.2.{host / 256}.{host % 256}", 17, Frames.Udp((ushort)(1000 + (host % 7)), 53, [])));
+                Assert.True(table.Update(Packet(udp, t)));
+                packets++;
+                t += 1000;
+            }
+
+            t += 2 * Second;
+            table.Advance(t);
+            Assert.Equal(0, table.Count);
+        }
+
+        table.Flush();
+        Assert.Equal((ulong)packets, (ulong)records.Sum(r => r.ForwardPackets));
+        Assert.Equal(0, table.Statistics.Evictions);
+    }
+
+    [Fact]
+    public void Update_FragmentsOfOneDatagram_CountedInItsFlow()
+    {
+        var (table, records) = NewTable();
+        byte[] first = Frames.Ethernet(0x0800, Frames.IPv4("10.0.0.1", "10.0.0.2", 17, Frames.Udp(1000, 2000, new byte[32])[..16], fragment: 0x2000, id: 42, totalLength: 36));
+        byte[] second = Frames.Ethernet(0x0800, Frames.IPv4("10.0.0.1", "10.0.0.2", 17, new byte[24], fragment: 0x0002, id: 42));
+        byte[] orphan = Frames.Ethernet(0x0800, Frames.IPv4("10.0.0.1", "10.0.0.2", 17, new byte[24], fragment: 0x0002, id: 43));
+        Assert.True(table.Update(Packet(first, Second)));
+        Assert.True(table.Update(Packet(second, Second + 1)));
+        Assert.False(table.Update(Packet(orphan, Second + 2)));
+        table.Flush();
+        FlowRecord r = Assert.Single(records);
+        Assert.Equal(2u, r.ForwardPackets);
+        Assert.Equal(2000, r.DestinationPort);
+        Assert.Equal(1, table.Statistics.UnmatchedFragments);
+    }
+
+    [Fact]
+    public void BytesPerFlow_AtMost256()
+    {
+        var (table, _) = NewTable(new FlowTableOptions { MaxFlows = 1_000_000 });
+        Assert.True(table.BytesPerFlow <= 256, $"{table.BytesPerFlow} bytes per flow");
+    }
+}
