@@ -4,7 +4,6 @@ using System.CommandLine;
 using System.Diagnostics;
 using FlowEngine;
 using FlowEngine.Capture;
-using FlowEngine.Packets;
 using FlowEngine.Sensor;
 using Spectre.Console;
 

@@ -721,7 +721,8 @@ public sealed class PacketDecoder
                     p.SourcePort = type;
                     p.DestinationPort = counterpart >= 0 ? (ushort)counterpart : code;
                     p.IcmpCode = code;
-                    if (counterpart >= 0 && l4.Length >= 8 && payloadLength >= 8)
+                    bool echoLike = protocol == 1 ? type is 0 or 8 or 13 or 14 or 15 or 16 or 17 or 18 : type is 128 or 129;
+                    if (echoLike && l4.Length >= 8 && payloadLength >= 8)
                     {
                         p.IcmpId = BinaryPrimitives.ReadUInt16BigEndian(l4[4..]);
                     }

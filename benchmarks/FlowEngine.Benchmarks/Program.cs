@@ -1,0 +1,3 @@
+// Copyright (c) FlowEngine contributors. Licensed under the MIT License.
+
+return 0;
