@@ -869,8 +869,10 @@ public sealed class PacketDecoder
                         return RejectReason.Truncated;
                     }
 
+                    // On VXLAN ports the payload is Ethernet whatever the flags say (as Linux and Wireshark
+                    // decode it); the next-protocol field is honoured on VXLAN-GPE ports only.
                     byte flags = t[0];
-                    bool gpe = tunnel == UdpVxlanGpe || (flags & 0x04) != 0;
+                    bool gpe = tunnel == UdpVxlanGpe;
                     if ((flags & ~0x08) != 0 || t[1] != 0 || t[2] != 0 || t[7] != 0 || (!gpe && t[3] != 0))
                     {
                         p.Flags |= PacketFlags.VxlanReservedBits;
