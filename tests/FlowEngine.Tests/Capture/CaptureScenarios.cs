@@ -26,7 +26,7 @@ internal sealed class CaptureScenario
     }
 
     /// <summary>A pcap file; timestamps are whole microseconds unless <paramref name="nanosecond"/>.</summary>
-    public static CaptureScenario Pcap(bool nanosecond, bool bigEndian, int count = 40, int seed = 1, int bigPacketBytes = 9000)
+    public static CaptureScenario Pcap(bool nanosecond, bool bigEndian, int count = 40, int seed = 1, int bigPacketBytes = 9000, int maxPacketBytes = 1600)
     {
         var random = new Random(seed);
         var packets = new List<TestPacket>();
@@ -37,7 +37,7 @@ internal sealed class CaptureScenario
             {
                 0 => 0,
                 5 => bigPacketBytes,
-                _ => random.Next(1, 1600),
+                _ => random.Next(1, maxPacketBytes),
             };
             int wire = i % 7 == 3 ? length + random.Next(1, 5000) : length;
             ts += random.NextInt64(1, 2_000_000_000);
@@ -60,7 +60,7 @@ internal sealed class CaptureScenario
     /// 100 s, snaplen 128) and enhanced, simple and obsolete packet blocks between skipped blocks; the second
     /// big-endian with one Linux SLL interface (default microseconds, snaplen 64).
     /// </summary>
-    public static CaptureScenario PcapNg(int seed = 2, int bigPacketBytes = 9000)
+    public static CaptureScenario PcapNg(int seed = 2, int bigPacketBytes = 9000, int extraPackets = 20)
     {
         var random = new Random(seed);
         var writer = new TestPcapNgWriter();
@@ -106,7 +106,7 @@ internal sealed class CaptureScenario
         writer.Enhanced(0, 1_700_000_001_000_000_000, data, bigPacketBytes);
         Add(new TestPacket(data, bigPacketBytes, 1_700_000_001_000_000_000, LinkType.Ethernet, 0));
 
-        for (int i = 0; i < 20; i++)
+        for (int i = 0; i < extraPackets; i++)
         {
             int iface = i % 2;
             data = RandomBytes(random, random.Next(0, 300));
