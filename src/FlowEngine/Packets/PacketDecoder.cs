@@ -1019,7 +1019,7 @@ public sealed class PacketDecoder
                 return RejectReason.Truncated;
             }
 
-            key = BinaryPrimitives.ReadUInt16BigEndian(g[6..]);
+            // The call id differs per direction, so it does not name a virtual network.
             header = 8 + (hasSequence ? 4 : 0) + ((flags & 0x0080) != 0 ? 4 : 0);
         }
         else
