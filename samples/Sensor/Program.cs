@@ -52,8 +52,16 @@ flowsCommand.SetAction(parse =>
     int exitCode = 0;
     try
     {
-        using IPacketSource source = CaptureFile.Open(path);
-        pipeline.Run(source);
+        using CaptureFileReader source = CaptureFile.Open(path);
+        if (quiet || Console.IsErrorRedirected || source.IsCompressed)
+        {
+            pipeline.Run(source);
+        }
+        else
+        {
+            // Interactive: a progress bar over the file's bytes on stderr.
+            RunWithProgress(err, pipeline, source, new FileInfo(path).Length);
+        }
     }
     catch (Exception e) when (e is CaptureFormatException or IOException or UnauthorizedAccessException)
     {
@@ -72,6 +80,27 @@ flowsCommand.SetAction(parse =>
 
     return exitCode;
 });
+
+static void RunWithProgress(IAnsiConsole console, FlowPipeline pipeline, CaptureFileReader source, long length)
+{
+    var batch = new PacketBatch(256);
+    try
+    {
+        console.Progress().AutoClear(true).Start(context =>
+        {
+            ProgressTask task = context.AddTask("reading", maxValue: Math.Max(1, length));
+            while (source.ReadBatch(batch))
+            {
+                pipeline.ProcessBatch(batch);
+                task.Value = source.Position;
+            }
+        });
+    }
+    finally
+    {
+        pipeline.Flush();
+    }
+}
 
 var root = new RootCommand("FlowEngine sensor: flows, and (in later versions) detection, from captures and live interfaces.") { flowsCommand };
 return root.Parse(args).Invoke();

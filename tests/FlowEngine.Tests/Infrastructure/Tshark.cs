@@ -14,6 +14,7 @@ internal static class Tshark
         var psi = new ProcessStartInfo(Executable)
         {
             RedirectStandardOutput = true,
+            RedirectStandardError = true,
             UseShellExecute = false,
         };
         foreach (string a in new[] { "-n", "-r", capture, "-T", "fields", "-E", "separator=|", "-E", "occurrence=a", "-E", "aggregator=," })
@@ -28,6 +29,9 @@ internal static class Tshark
         }
 
         using Process p = Process.Start(psi) ?? throw new InvalidOperationException("tshark did not start; build/test.sh installs it");
+        var stderr = new System.Text.StringBuilder();
+        p.ErrorDataReceived += (_, e) => stderr.AppendLine(e.Data);
+        p.BeginErrorReadLine();
         var rows = new List<string[]>();
         string? line;
         while ((line = p.StandardOutput.ReadLine()) is not null)
@@ -44,7 +48,7 @@ internal static class Tshark
         // tshark exits 2 on a file it could read only in part; the rows it printed still stand.
         if (p.ExitCode != 0 && rows.Count == 0)
         {
-            throw new InvalidOperationException($"tshark failed on {capture} (exit code {p.ExitCode})");
+            throw new InvalidOperationException($"tshark failed on {capture} (exit code {p.ExitCode}): {stderr}");
         }
 
         return rows;

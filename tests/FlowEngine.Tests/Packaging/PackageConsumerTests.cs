@@ -47,17 +47,15 @@ public class PackageConsumerTests
                   </ItemGroup>
                 </Project>
                 """);
-            File.WriteAllText(Path.Combine(app, "Program.cs"), """
-                using FlowEngine;
-                using FlowEngine.Capture;
-                using FlowEngine.Flows;
-
-                int flows = 0;
-                using CaptureFileReader capture = CaptureFile.Open(args[0]);
-                var pipeline = new FlowPipeline(FlowSink.FromDelegate((in FlowRecord f) => flows++));
-                PipelineStatistics stats = pipeline.Run(capture);
-                Console.WriteLine($"{flows} {stats.PacketsRead}");
-                """);
+            // The program is the README's snippet, reading the bundled capture, plus one line that reports a count.
+            string readme = File.ReadAllText(Path.Combine(root, "README.md"));
+            int start = readme.IndexOf("```csharp\n", StringComparison.Ordinal);
+            Assert.True(start >= 0, "README.md has no csharp snippet");
+            start += "```csharp\n".Length;
+            string snippet = readme[start..readme.IndexOf("```", start, StringComparison.Ordinal)];
+            Assert.Contains("\"underlay.pcapng\"", snippet, StringComparison.Ordinal);
+            File.WriteAllText(Path.Combine(app, "Program.cs"), snippet.Replace("\"underlay.pcapng\"", "args[0]", StringComparison.Ordinal)
+                + "Console.WriteLine($\"COUNT {stats.Flows.RecordsEmitted} {stats.PacketsRead}\");\n");
             File.WriteAllText(Path.Combine(app, "nuget.config"), $"""
                 <?xml version="1.0" encoding="utf-8"?>
                 <configuration>
@@ -77,7 +75,8 @@ public class PackageConsumerTests
                 expected = new FlowPipeline(FlowSink.ToList(records)).Run(reader);
             }
 
-            Assert.Equal($"{records.Count} {expected.PacketsRead}", output.Trim().Split('\n')[^1]);
+            Assert.Equal($"COUNT {records.Count} {expected.PacketsRead}", output.Trim().Split('\n')[^1]);
+            Assert.Equal(records.Count + 2, output.Trim().Split('\n').Length);
         }
         finally
         {

@@ -1,0 +1,131 @@
+// Copyright (c) FlowEngine contributors. Licensed under the MIT License.
+
+using System.Diagnostics;
+using System.Text.Json;
+using FlowEngine.Capture;
+using FlowEngine.Flows;
+using FlowEngine.Tests.Infrastructure;
+
+namespace FlowEngine.Tests.Samples;
+
+/// <summary>The sensor's command-line contract (README): JSON Lines on stdout, summary on stderr, exit codes.</summary>
+public class SensorCliTests
+{
+    private static readonly string[] s_requiredFields =
+    [
+        "vn_type", "vn_id", "proto", "src_ip", "src_port", "dst_ip", "dst_port", "first_ts", "last_ts",
+        "fwd_packets", "fwd_bytes", "rev_packets", "rev_bytes", "end_reason",
+    ];
+
+    private static readonly string[] s_vnTypes = ["none", "vlan", "vxlan", "geneve", "gre"];
+
+    private static string DefaultCapture => Path.Combine(Repository.Root(), "samples", "data", "default.pcapng");
+
+    [Fact]
+    public void Flows_DefaultCapture_WritesOneJsonObjectPerFlowWithContractFields()
+    {
+        (int exit, string stdout, string stderr) = RunSensor("flows");
+        Assert.Equal(0, exit);
+        string[] lines = stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+
+        var records = new List<FlowRecord>();
+        using (CaptureFileReader reader = CaptureFile.Open(DefaultCapture))
+        {
+            new FlowPipeline(FlowSink.ToList(records)).Run(reader);
+        }
+
+        Assert.Equal(records.Count, lines.Length);
+        ulong bytes = 0;
+        foreach (string line in lines)
+        {
+            using JsonDocument doc = JsonDocument.Parse(line);
+            foreach (string field in s_requiredFields)
+            {
+                Assert.True(doc.RootElement.TryGetProperty(field, out _), $"missing {field} in {line}");
+            }
+
+            Assert.Contains(doc.RootElement.GetProperty("vn_type").GetString(), s_vnTypes);
+            Assert.Matches(@"^\d+\.\d{6}$", doc.RootElement.GetProperty("first_ts").GetRawText());
+            bytes += doc.RootElement.GetProperty("fwd_bytes").GetUInt64() + doc.RootElement.GetProperty("rev_bytes").GetUInt64();
+        }
+
+        Assert.Equal(records.Aggregate(0ul, (sum, r) => sum + r.ForwardBytes + r.ReverseBytes), bytes);
+        Assert.Contains("packets read", stderr, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Flows_OutFile_SameRecordsAsStdout()
+    {
+        string file = Path.Combine(Path.GetTempPath(), $"flowengine-sensor-{Guid.NewGuid():N}.jsonl");
+        try
+        {
+            (int exit, string stdout, _) = RunSensor("flows", DefaultCapture, "--out", file, "--quiet");
+            Assert.Equal(0, exit);
+            Assert.Empty(stdout);
+            (_, string direct, _) = RunSensor("flows", DefaultCapture, "--quiet");
+            Assert.Equal(direct, File.ReadAllText(file));
+        }
+        finally
+        {
+            File.Delete(file);
+        }
+    }
+
+    [Fact]
+    public void Flows_TruncatedCapture_WritesFlowsBeforeDamageAndNamesFileAndOffset()
+    {
+        byte[] whole = File.ReadAllBytes(DefaultCapture);
+        string file = Path.Combine(Path.GetTempPath(), $"flowengine-truncated-{Guid.NewGuid():N}.pcapng");
+        try
+        {
+            File.WriteAllBytes(file, whole[..(whole.Length * 2 / 3)]);
+            (int exit, string stdout, string stderr) = RunSensor("flows", file);
+            Assert.Equal(1, exit);
+            Assert.Contains(file, stderr, StringComparison.Ordinal);
+            Assert.Contains("offset", stderr, StringComparison.Ordinal);
+            Assert.NotEmpty(stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        }
+        finally
+        {
+            File.Delete(file);
+        }
+    }
+
+    [Fact]
+    public void Flows_BadConfiguration_ExitCode2()
+    {
+        (int exit, string stdout, string stderr) = RunSensor("flows", DefaultCapture, "--max-flows", "3");
+        Assert.Equal(2, exit);
+        Assert.Empty(stdout);
+        Assert.Contains("MaxFlows", stderr, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Flows_MissingFile_ClearError()
+    {
+        (int exit, _, string stderr) = RunSensor("flows", "/nonexistent/capture.pcap");
+        Assert.Equal(1, exit);
+        Assert.Contains("/nonexistent/capture.pcap", stderr, StringComparison.Ordinal);
+    }
+
+    private static (int Exit, string Stdout, string Stderr) RunSensor(params string[] args)
+    {
+        string dll = Path.Combine(AppContext.BaseDirectory, "FlowEngine.Sensor.dll");
+        var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        psi.ArgumentList.Add(dll);
+        foreach (string a in args)
+        {
+            psi.ArgumentList.Add(a);
+        }
+
+        psi.Environment["NO_COLOR"] = "1";
+        using Process p = Process.Start(psi)!;
+        var stderr = new System.Text.StringBuilder();
+        p.ErrorDataReceived += (_, e) => stderr.AppendLine(e.Data);
+        p.BeginErrorReadLine();
+        string stdout = p.StandardOutput.ReadToEnd();
+        Assert.True(p.WaitForExit(60_000), "sensor took over 60 s");
+        p.WaitForExit();
+        return (p.ExitCode, stdout, stderr.ToString());
+    }
+}
