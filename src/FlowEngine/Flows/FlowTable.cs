@@ -26,8 +26,9 @@ public sealed class FlowTable
 {
     private const int BucketSlots = 8;
     private const int MaxProbeBuckets = 32;
-    private const int EvictionSampleBuckets = 4;
     private const int FragmentCacheSize = 4096;
+    private const int WheelBuckets = 4096;
+    private const long WheelTickNs = 1_000_000_000;
 
     private static readonly uint s_seed = CreateSeed();
 
@@ -35,6 +36,11 @@ public sealed class FlowTable
     private readonly FlowKey[] _keys;
     private readonly FlowState[] _states;
     private readonly byte[] _overflow;
+
+    // Expiry timer wheel: one bucket per second of packet time, 4096 buckets (longer than any timeout), each a
+    // circular doubly linked list threaded through _next/_prev; indices Capacity.. are the buckets' sentinels.
+    private readonly int[] _next;
+    private readonly int[] _prev;
     private readonly FragmentEntry[] _fragments;
     private readonly IFlowSink _sink;
     private readonly Dictionary<EndpointPair, ushort> _endpointIndex = new();
@@ -47,14 +53,11 @@ public sealed class FlowTable
     private readonly long _otherIdleNs;
     private readonly long _activeNs;
     private readonly long _lingerNs;
-    private readonly long _sweepIntervalNs;
     private readonly uint _seed;
 
     private int _count;
     private long _nowNs = long.MinValue;
-    private long _lastSweepNs = long.MinValue;
-    private double _sweepCarry;
-    private int _sweepHand;
+    private long _wheelSecond = long.MinValue;
     private FlowTableStatistics _statistics;
 
     /// <summary>Creates a table and allocates all its memory.</summary>
@@ -77,13 +80,19 @@ public sealed class FlowTable
         _states = GC.AllocateUninitializedArray<FlowState>(capacity, pinned: true);
         _overflow = GC.AllocateArray<byte>(capacity / BucketSlots, pinned: true);
         _fragments = GC.AllocateArray<FragmentEntry>(FragmentCacheSize, pinned: true);
+        _next = GC.AllocateUninitializedArray<int>(capacity + WheelBuckets, pinned: true);
+        _prev = GC.AllocateUninitializedArray<int>(capacity + WheelBuckets, pinned: true);
+        for (int b = 0; b < WheelBuckets; b++)
+        {
+            _next[capacity + b] = capacity + b;
+            _prev[capacity + b] = capacity + b;
+        }
         _tcpIdleNs = ToNs(options.TcpIdleTimeout);
         _udpIdleNs = ToNs(options.UdpIdleTimeout);
         _icmpIdleNs = ToNs(options.IcmpIdleTimeout);
         _otherIdleNs = ToNs(options.OtherIdleTimeout);
         _activeNs = ToNs(options.ActiveTimeout);
         _lingerNs = ToNs(options.TcpCloseLinger);
-        _sweepIntervalNs = ToNs(options.SweepInterval);
         _seed = s_seed;
     }
 
@@ -94,10 +103,10 @@ public sealed class FlowTable
     public int Capacity { get; }
 
     /// <summary>Bytes of table memory per slot (tags, keys, counters and overflow counts).</summary>
-    public static int BytesPerSlot => sizeof(uint) + Unsafe.SizeOf<FlowKey>() + Unsafe.SizeOf<FlowState>() + 1;
+    public static int BytesPerSlot => sizeof(uint) + Unsafe.SizeOf<FlowKey>() + Unsafe.SizeOf<FlowState>() + (2 * sizeof(int)) + 1;
 
     /// <summary>Table memory divided by <see cref="FlowTableOptions.MaxFlows"/>.</summary>
-    public double BytesPerFlow => (double)BytesPerSlot * Capacity / _maxFlows;
+    public double BytesPerFlow => (((double)BytesPerSlot * Capacity) + (WheelBuckets * 2 * sizeof(int))) / _maxFlows;
 
     /// <summary>Counters of the table's work.</summary>
     public FlowTableStatistics Statistics => _statistics;
@@ -133,9 +142,9 @@ public sealed class FlowTable
         if (packet.TimestampNs > _nowNs)
         {
             _nowNs = packet.TimestampNs;
-            if (_lastSweepNs == long.MinValue)
+            if (_wheelSecond == long.MinValue)
             {
-                _lastSweepNs = _nowNs;
+                _wheelSecond = _nowNs / WheelTickNs;
             }
         }
 
@@ -163,6 +172,7 @@ public sealed class FlowTable
         {
             slot = Insert(ref key, home, tag, freeSlot);
             InitState(ref _states[slot], in packet, sourceIsA, ts);
+            Schedule(slot, ts + IdleTimeoutNs(key.Protocol));
         }
 
         ref FlowState s = ref _states[slot];
@@ -172,9 +182,15 @@ public sealed class FlowTable
     }
 
     /// <summary>
-    /// Moves packet time to <paramref name="nowNs"/> (never backwards) and expires the flows the sweep reaches:
-    /// idle, closed TCP past the linger, and active past the active timeout. Call once per batch.
+    /// Moves packet time to <paramref name="nowNs"/> (never backwards) and expires the flows that are due: idle,
+    /// closed TCP past the linger, and active past the active timeout. Call once per batch.
     /// </summary>
+    /// <remarks>
+    /// Expiry runs on a timer wheel of one-second buckets. A flow is scheduled when it is created and rescheduled
+    /// only when its bucket comes due, so packets never touch the wheel. Flows due in the same second leave in the
+    /// order they were scheduled, which depends only on the packets: replaying a capture emits the same records in
+    /// the same order, whatever the hash seed.
+    /// </remarks>
     /// <param name="nowNs">Packet time, nanoseconds since the Unix epoch.</param>
     public void Advance(long nowNs)
     {
@@ -183,73 +199,116 @@ public sealed class FlowTable
             _nowNs = nowNs;
         }
 
-        if (_lastSweepNs == long.MinValue)
+        if (_wheelSecond == long.MinValue)
         {
-            _lastSweepNs = _nowNs;
-            return;
-        }
-
-        long elapsed = _nowNs - _lastSweepNs;
-        if (elapsed <= 0)
-        {
-            return;
-        }
-
-        _lastSweepNs = _nowNs;
-        double visits = ((double)elapsed / _sweepIntervalNs * Capacity) + _sweepCarry;
-        if (visits >= Capacity)
-        {
-            visits = Capacity;
-            _sweepCarry = 0;
-        }
-        else
-        {
-            _sweepCarry = visits - Math.Floor(visits);
-        }
-
-        int count = (int)visits;
-        int mask = Capacity - 1;
-        for (int i = 0; i < count; i++)
-        {
-            int slot = _sweepHand;
-            _sweepHand = (slot + 1) & mask;
-            if (_tags[slot] != 0)
+            if (_nowNs != long.MinValue)
             {
-                ExpireIfDue(slot);
+                _wheelSecond = _nowNs / WheelTickNs;
             }
+
+            return;
+        }
+
+        long target = _nowNs / WheelTickNs;
+        for (int steps = 0; _wheelSecond < target && steps < WheelBuckets; steps++)
+        {
+            ExpireBucket((int)(_wheelSecond & (WheelBuckets - 1)));
+            _wheelSecond++;
+        }
+
+        // A jump longer than the wheel: every bucket was visited once above, so every flow was either expired
+        // or rescheduled for a deadline after now.
+        if (_wheelSecond < target)
+        {
+            _wheelSecond = target;
         }
     }
 
-    /// <summary>Emits every flow with <see cref="FlowEndReason.EndOfInput"/> and empties the table.</summary>
+    /// <summary>Emits every flow with <see cref="FlowEndReason.EndOfInput"/>, in deadline order, and empties the table.</summary>
     public void Flush()
     {
-        for (int slot = 0; slot < _tags.Length; slot++)
+        long second = _wheelSecond == long.MinValue ? 0 : _wheelSecond;
+        for (int i = 0; i < WheelBuckets; i++)
         {
-            if (_tags[slot] != 0)
+            int sentinel = Capacity + (int)((second + i) & (WheelBuckets - 1));
+            int slot = _next[sentinel];
+            while (slot != sentinel)
             {
+                int following = _next[slot];
                 Emit(slot, FlowEndReason.EndOfInput);
                 _tags[slot] = 0;
+                slot = following;
             }
+
+            _next[sentinel] = sentinel;
+            _prev[sentinel] = sentinel;
         }
 
         Array.Clear(_overflow);
         _count = 0;
     }
 
-    private void ExpireIfDue(int slot)
+    private void ExpireBucket(int bucket)
     {
-        ref FlowState s = ref _states[slot];
-        long idle = _nowNs - s.LastNs;
-        if (IsTcpEnded(ref s) ? idle > _lingerNs : idle > IdleTimeoutNs(_keys[slot].Protocol))
+        int sentinel = Capacity + bucket;
+
+        // Detach the list first: rescheduled flows go to later buckets (their deadlines are after now).
+        int slot = _next[sentinel];
+        int last = _prev[sentinel];
+        _next[sentinel] = sentinel;
+        _prev[sentinel] = sentinel;
+        if (slot == sentinel)
         {
-            Emit(slot, IsTcpEnded(ref s) && idle <= IdleTimeoutNs(_keys[slot].Protocol) ? FlowEndReason.TcpEnd : FlowEndReason.IdleTimeout);
-            Remove(slot);
+            return;
         }
-        else if (_nowNs - s.FirstNs > _activeNs)
+
+        _next[last] = -1;
+        while (slot >= 0)
         {
-            Emit(slot, FlowEndReason.ActiveTimeout);
-            ContinueState(ref s, _nowNs);
+            int following = _next[slot];
+            ref FlowState s = ref _states[slot];
+            byte protocol = _keys[slot].Protocol;
+            bool ended = IsTcpEnded(ref s);
+            long idleDeadline = s.LastNs + (ended ? _lingerNs : IdleTimeoutNs(protocol));
+            if (idleDeadline <= _nowNs)
+            {
+                Emit(slot, ended && s.LastNs + IdleTimeoutNs(protocol) > _nowNs ? FlowEndReason.TcpEnd : FlowEndReason.IdleTimeout);
+                Remove(slot);
+            }
+            else
+            {
+                if (s.FirstNs + _activeNs <= _nowNs)
+                {
+                    Emit(slot, FlowEndReason.ActiveTimeout);
+                    ContinueState(ref s, _nowNs);
+                }
+
+                Schedule(slot, Math.Min(idleDeadline, s.FirstNs + _activeNs));
+            }
+
+            slot = following;
         }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private void Schedule(int slot, long deadlineNs)
+    {
+        // A deadline before the wheel's next step is due at that step.
+        long second = Math.Max(deadlineNs / WheelTickNs, _wheelSecond);
+        int sentinel = Capacity + (int)(second & (WheelBuckets - 1));
+        int tail = _prev[sentinel];
+        _next[tail] = slot;
+        _prev[slot] = tail;
+        _next[slot] = sentinel;
+        _prev[sentinel] = slot;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private void Unschedule(int slot)
+    {
+        int next = _next[slot], prev = _prev[slot];
+        _next[prev] = next;
+        _prev[next] = prev;
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -336,7 +395,7 @@ public sealed class FlowTable
     {
         if (_count >= _maxFlows)
         {
-            EvictOldest(home, EvictionSampleBuckets);
+            EvictOldest();
             freeSlot = -1;
         }
 
@@ -345,7 +404,7 @@ public sealed class FlowTable
             freeSlot = FindFreeSlot(home);
             if (freeSlot < 0)
             {
-                EvictOldest(home, MaxProbeBuckets);
+                EvictFromWindow(home);
                 freeSlot = FindFreeSlot(home);
             }
         }
@@ -389,13 +448,36 @@ public sealed class FlowTable
         return -1;
     }
 
+    // The table is full: the flow scheduled earliest on the wheel (the longest idle, up to rescheduling) leaves.
+    // Chosen from the wheel, not from the hash layout, so the choice is the same whatever the seed.
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private void EvictOldest(int home, int buckets)
+    private void EvictOldest()
+    {
+        long second = _wheelSecond == long.MinValue ? 0 : _wheelSecond;
+        for (int i = 0; i < WheelBuckets; i++)
+        {
+            int sentinel = Capacity + (int)((second + i) & (WheelBuckets - 1));
+            int slot = _next[sentinel];
+            if (slot != sentinel)
+            {
+                _statistics.Evictions++;
+                Emit(slot, FlowEndReason.Evicted);
+                Unschedule(slot);
+                Remove(slot);
+                return;
+            }
+        }
+    }
+
+    // The probe window of a new key has no free slot (very rare below full load): the longest-idle flow of the
+    // window leaves.
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private void EvictFromWindow(int home)
     {
         int victim = -1;
         long oldest = long.MaxValue;
         int bucket = home;
-        int limit = Math.Min(buckets, _bucketMask + 1);
+        int limit = Math.Min(MaxProbeBuckets, _bucketMask + 1);
         for (int probe = 0; probe < limit; probe++)
         {
             for (int i = 0; i < BucketSlots; i++)
@@ -411,21 +493,9 @@ public sealed class FlowTable
             bucket = (bucket + 1) & _bucketMask;
         }
 
-        if (victim < 0)
-        {
-            // The sample held no flow: take the first occupied slot after the sweep hand.
-            for (int i = 0; i < Capacity && victim < 0; i++)
-            {
-                int slot = (_sweepHand + i) & (Capacity - 1);
-                if (_tags[slot] != 0)
-                {
-                    victim = slot;
-                }
-            }
-        }
-
         _statistics.Evictions++;
         Emit(victim, FlowEndReason.Evicted);
+        Unschedule(victim);
         Remove(victim);
     }
 
@@ -477,14 +547,15 @@ public sealed class FlowTable
         s.OriginatorState = kept.OriginatorState;
         s.ResponderState = kept.ResponderState;
         s.IsContinuation = true;
-        s.LastForwardNs = 0;
-        s.LastReverseNs = 0;
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void Account(ref FlowState s, in DecodedPacket p, bool forward, long ts)
     {
         s.LastNs = ts;
+
+        // Microseconds since the first packet: fits 32 bits because the active timeout is at most an hour.
+        uint offsetUs = (uint)((ts - s.FirstNs) / 1000);
         uint size = (uint)p.IpLength;
         ushort size16 = (ushort)Math.Min(size, ushort.MaxValue);
         ulong payload = (ulong)Math.Max(p.PayloadLength, 0);
@@ -502,10 +573,10 @@ public sealed class FlowTable
             }
             else
             {
-                UpdateIat(ref s.ForwardIatMean, ref s.ForwardIatM2, ref s.ForwardIatMin, ref s.ForwardIatMax, s.ForwardPackets, ts - s.LastForwardNs);
+                UpdateIat(ref s.ForwardIatMean, ref s.ForwardIatM2, ref s.ForwardIatMin, ref s.ForwardIatMax, s.ForwardPackets, offsetUs - s.LastForwardUs);
             }
 
-            s.LastForwardNs = ts;
+            s.LastForwardUs = offsetUs;
             s.ForwardPackets++;
             s.ForwardBytes += size;
             s.ForwardPayload += payload;
@@ -521,10 +592,10 @@ public sealed class FlowTable
             }
             else
             {
-                UpdateIat(ref s.ReverseIatMean, ref s.ReverseIatM2, ref s.ReverseIatMin, ref s.ReverseIatMax, s.ReversePackets, ts - s.LastReverseNs);
+                UpdateIat(ref s.ReverseIatMean, ref s.ReverseIatM2, ref s.ReverseIatMin, ref s.ReverseIatMax, s.ReversePackets, offsetUs - s.LastReverseUs);
             }
 
-            s.LastReverseNs = ts;
+            s.LastReverseUs = offsetUs;
             s.ReversePackets++;
             s.ReverseBytes += size;
             s.ReversePayload += payload;
@@ -542,9 +613,8 @@ public sealed class FlowTable
     // Welford's update of the mean and sum of squared deviations; packetsBefore >= 1 is the count before this
     // packet, so this is sample number packetsBefore of the inter-arrival series.
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void UpdateIat(ref double mean, ref double m2, ref uint min, ref uint max, uint packetsBefore, long gapNs)
+    private static void UpdateIat(ref double mean, ref double m2, ref uint min, ref uint max, uint packetsBefore, uint us)
     {
-        uint us = gapNs <= 0 ? 0u : (uint)Math.Min(gapNs / 1000, uint.MaxValue);
         double x = us;
         double delta = x - mean;
         mean += delta / packetsBefore;

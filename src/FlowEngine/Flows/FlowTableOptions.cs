@@ -26,9 +26,6 @@ public sealed class FlowTableOptions
     /// <summary>How long a TCP flow stays after FIN in both directions or a RST, to collect the last ACKs. Default: 5 seconds (Zeek's tcp_close_delay).</summary>
     public TimeSpan TcpCloseLinger { get; set; } = TimeSpan.FromSeconds(5);
 
-    /// <summary>The expiry sweep visits every slot once per this much packet time. Default: 1 second.</summary>
-    public TimeSpan SweepInterval { get; set; } = TimeSpan.FromSeconds(1);
-
     /// <summary>Throws when a setting is out of range.</summary>
     /// <exception cref="ArgumentOutOfRangeException">A setting is out of range.</exception>
     public void Validate()
@@ -40,7 +37,6 @@ public sealed class FlowTableOptions
         Positive(IcmpIdleTimeout, nameof(IcmpIdleTimeout));
         Positive(OtherIdleTimeout, nameof(OtherIdleTimeout));
         Positive(ActiveTimeout, nameof(ActiveTimeout));
-        Positive(SweepInterval, nameof(SweepInterval));
         if (TcpCloseLinger < TimeSpan.Zero)
         {
             throw new ArgumentOutOfRangeException(nameof(TcpCloseLinger), TcpCloseLinger, "must not be negative");

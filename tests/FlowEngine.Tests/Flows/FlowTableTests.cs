@@ -109,7 +109,7 @@ public class FlowTableTests
     [Fact]
     public void Update_PacketAfterIdleTimeout_StartsNewFlow()
     {
-        var (table, records) = NewTable(new FlowTableOptions { MaxFlows = 64, UdpIdleTimeout = TimeSpan.FromSeconds(10), SweepInterval = TimeSpan.FromHours(1) });
+        var (table, records) = NewTable(new FlowTableOptions { MaxFlows = 64, UdpIdleTimeout = TimeSpan.FromSeconds(10) });
         byte[] udp = Frames.Ethernet(0x0800, Frames.IPv4("10.0.0.1", "10.0.0.2", 17, Frames.Udp(1000, 53, [])));
         table.Update(Packet(udp, 100 * Second));
         table.Update(Packet(udp, 130 * Second));
@@ -122,7 +122,7 @@ public class FlowTableTests
     [Fact]
     public void Update_ActiveTimeout_ReportsAndContinues()
     {
-        var (table, records) = NewTable(new FlowTableOptions { MaxFlows = 64, ActiveTimeout = TimeSpan.FromSeconds(60), SweepInterval = TimeSpan.FromHours(1) });
+        var (table, records) = NewTable(new FlowTableOptions { MaxFlows = 64, ActiveTimeout = TimeSpan.FromSeconds(60) });
         byte[] udp = Frames.Ethernet(0x0800, Frames.IPv4("10.0.0.1", "10.0.0.2", 17, Frames.Udp(1000, 53, [])));
         for (int i = 0; i < 100; i++)
         {

@@ -26,8 +26,6 @@ internal struct FlowState
 {
     public long FirstNs;
     public long LastNs;
-    public long LastForwardNs;
-    public long LastReverseNs;
     public ulong ForwardBytes;
     public ulong ReverseBytes;
     public ulong ForwardPayload;
@@ -38,6 +36,8 @@ internal struct FlowState
     public double ForwardIatM2;
     public double ReverseIatMean;
     public double ReverseIatM2;
+    public uint LastForwardUs;
+    public uint LastReverseUs;
     public uint ForwardPackets;
     public uint ReversePackets;
     public uint ForwardIatMin;
