@@ -8,7 +8,7 @@ using FlowEngine.Benchmarks.Commands;
 namespace FlowEngine.Benchmarks;
 
 /// <summary>
-/// Entry point. <c>generate</c> is a stand-alone mode; anything else goes to
+/// Entry point. <c>generate</c> and <c>decode-throughput</c> are stand-alone modes; anything else goes to
 /// BenchmarkDotNet (<c>--filter</c>, <c>--job</c>, <c>--list flat</c>...).
 /// </summary>
 public static class Program
@@ -24,6 +24,8 @@ public static class Program
             {
                 case "generate":
                     return GenerateCommand.Run(args[1..]);
+                case "decode-throughput":
+                    return DecodeThroughputCommand.Run(args[1..]);
             }
         }
 
