@@ -32,12 +32,29 @@ public static class Program
 #if DEBUG
         IConfig config = new DebugInProcessConfig();
 #else
-        // Workstation non-concurrent GC, so MemoryDiagnoser counts allocations deterministically. AsDefault lets
-        // command-line job options (--job short) apply on top of this job instead of adding a second one.
+        // Workstation non-concurrent GC, so MemoryDiagnoser counts allocations deterministically. BDN takes a job
+        // marked AsDefault instead of the one named by --job (it still applies --iterationCount and the like), so
+        // the --job name is mapped here.
         IConfig config = DefaultConfig.Instance
-            .AddJob(Job.Default.WithGcServer(false).WithGcConcurrent(false).AsDefault());
+            .AddJob(BaseJob(args).WithGcServer(false).WithGcConcurrent(false).AsDefault());
 #endif
         var summaries = BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args, config);
         return summaries.Any(s => s.HasCriticalValidationErrors || s.Reports.Any(r => !r.Success)) ? 1 : 0;
+    }
+
+    private static Job BaseJob(string[] args)
+    {
+        int i = Array.FindIndex(args, a => a is "--job" or "-j");
+        string name = i >= 0 && i + 1 < args.Length ? args[i + 1].ToLowerInvariant() : "default";
+        return name switch
+        {
+            "dry" => Job.Dry,
+            "short" => Job.ShortRun,
+            "medium" => Job.MediumRun,
+            "long" => Job.LongRun,
+            "verylong" => Job.VeryLongRun,
+            "default" => Job.Default,
+            _ => throw new ArgumentException($"Unknown --job '{name}': use dry, short, medium, long, verylong or default."),
+        };
     }
 }
