@@ -26,6 +26,12 @@ set +e
 dotnet test FlowEngine.sln -c Release --no-build --logger "console;verbosity=normal" 2>&1 | tee /tmp/flowengine-test.log
 rc=${PIPESTATUS[0]}
 set -e
+# Hot paths must allocate nothing: BenchmarkDotNet's MemoryDiagnoser over the benchmarks in allocations.json.
+set +e
+bash benchmarks/check-allocations.sh
+alloc_rc=$?
+set -e
+if (( alloc_rc != 0 && rc == 0 )); then rc=$alloc_rc; fi
 # One closing line with the totals, as 'N passed, N failed'.
 python3 - <<'PY'
 import re

@@ -43,8 +43,8 @@ public sealed class FlowTable
     private readonly int[] _prev;
     private readonly FragmentEntry[] _fragments;
     private readonly IFlowSink _sink;
-    private readonly Dictionary<EndpointPair, ushort> _endpointIndex = new();
-    private readonly List<EndpointPair> _endpoints = new();
+    private readonly Dictionary<EndpointPair, ushort> _endpointIndex;
+    private readonly List<EndpointPair> _endpoints;
     private readonly int _bucketMask;
     private readonly int _maxFlows;
     private readonly long _tcpIdleNs;
@@ -94,6 +94,12 @@ public sealed class FlowTable
         _activeNs = ToNs(options.ActiveTimeout);
         _lingerNs = ToNs(options.TcpCloseLinger);
         _seed = s_seed;
+
+        // Tunnel endpoint pairs (hypervisor to hypervisor) are interned once; sized up front so that new flows
+        // allocate nothing until more pairs than this have been seen.
+        int pairs = Math.Min(options.MaxFlows, 1 << 16);
+        _endpointIndex = new Dictionary<EndpointPair, ushort>(pairs);
+        _endpoints = new List<EndpointPair>(pairs);
     }
 
     /// <summary>Flows in the table now.</summary>
