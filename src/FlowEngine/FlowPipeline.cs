@@ -21,6 +21,7 @@ public sealed class FlowPipeline
     private readonly PacketDecoder _decoder;
     private readonly FlowTable _table;
     private readonly PacketBatch _batch;
+    private readonly DecodedPacket[] _decoded;
     private readonly PipelineStatistics _statistics = new();
 
     /// <summary>Creates a pipeline; allocates its flow table and batch once.</summary>
@@ -33,6 +34,7 @@ public sealed class FlowPipeline
         _decoder = new PacketDecoder(options.Decoder);
         _table = new FlowTable(options.Flows, sink);
         _batch = new PacketBatch(options.BatchSize);
+        _decoded = new DecodedPacket[options.BatchSize];
     }
 
     /// <summary>The flow table (for its counters and capacity).</summary>
@@ -78,34 +80,44 @@ public sealed class FlowPipeline
     public void ProcessBatch(PacketBatch batch)
     {
         ArgumentNullException.ThrowIfNull(batch);
-        DecodedPacket packet = default;
         long last = long.MinValue;
-        for (int i = 0; i < batch.Count; i++)
+        int offset = 0;
+        while (offset < batch.Count)
         {
-            packet.TimestampNs = batch.GetTimestampNs(i);
-            packet.WireLength = batch.GetWireLength(i);
-            _statistics.PacketsRead++;
-            if (_decoder.Decode(batch.GetFrame(i), batch.GetLinkType(i), ref packet))
+            // Decode a chunk into the reusable buffer, then let the table account it in stages.
+            int decoded = 0;
+            int end = Math.Min(batch.Count, offset + _decoded.Length);
+            for (int i = offset; i < end; i++)
             {
-                if (_table.Update(in packet))
+                ref DecodedPacket packet = ref _decoded[decoded];
+                packet.TimestampNs = batch.GetTimestampNs(i);
+                packet.WireLength = batch.GetWireLength(i);
+                if (packet.TimestampNs > last)
                 {
-                    _statistics.PacketsDecoded++;
+                    last = packet.TimestampNs;
+                }
+
+                if (_decoder.Decode(batch.GetFrame(i), batch.GetLinkType(i), ref packet))
+                {
+                    decoded++;
                 }
                 else
                 {
-                    // A later fragment whose first fragment was not seen: no ports, no flow.
-                    _statistics.CountRejected(RejectReason.NonFirstFragment);
+                    _statistics.CountRejected(packet.Reject);
                 }
             }
-            else
+
+            _statistics.PacketsRead += end - offset;
+            int accounted = _table.UpdateBatch(_decoded.AsSpan(0, decoded));
+            _statistics.PacketsDecoded += accounted;
+
+            // Later fragments whose first fragment was not seen: no ports, no flow.
+            for (int i = accounted; i < decoded; i++)
             {
-                _statistics.CountRejected(packet.Reject);
+                _statistics.CountRejected(RejectReason.NonFirstFragment);
             }
 
-            if (packet.TimestampNs > last)
-            {
-                last = packet.TimestampNs;
-            }
+            offset = end;
         }
 
         if (batch.Count > 0)

@@ -19,6 +19,7 @@ public static class DecodeThroughputCommand
         "usage: decode-throughput [--stage decode|flows] [--max-flows N] [--packets M] [--reps R] [--warmup W] [options]\n" +
         "  --stage S        decode: decode only; flows: decode and update the flow table (default decode)\n" +
         "  --max-flows N    flow table size for --stage flows (default: 1.25 x --flows)\n" +
+        "  --compare        with --stage flows: alternate passes of per-packet Update (A) and UpdateBatch (B)\n" +
         "  --packets M      frames in the in-memory capture (default 1M)\n" +
         "  --reps R         timed passes over the capture; the median is reported (default 7)\n" +
         "  --warmup W       untimed passes first, so the JIT reaches tier 1 (default 3)\n" + CommandArgs.ProfileHelp;
@@ -41,6 +42,7 @@ public static class DecodeThroughputCommand
         string stageName = a.String("stage", "decode");
         TrafficProfile profile = a.Profile(100_000);
         int maxFlows = checked((int)a.Int("max-flows", profile.Flows + (profile.Flows / 4)));
+        bool compare = a.Flag("compare");
         a.ThrowIfUnknown();
         if (stageName is not ("decode" or "flows"))
         {
@@ -49,7 +51,7 @@ public static class DecodeThroughputCommand
 
         if (stageName == "flows")
         {
-            return RunFlows(profile, packets, reps, warmup, maxFlows);
+            return RunFlows(profile, packets, reps, warmup, maxFlows, compare);
         }
 
         ArgumentOutOfRangeException.ThrowIfLessThan(reps, 1);
@@ -75,6 +77,7 @@ public static class DecodeThroughputCommand
         }
 
         var mpps = new double[reps];
+        var baseline = new double[reps];
         long allocated = GC.GetAllocatedBytesForCurrentThread();
         for (int r = 0; r < reps; r++)
         {
@@ -100,7 +103,7 @@ public static class DecodeThroughputCommand
         return rejected == 0 ? 0 : 1;
     }
 
-    private static int RunFlows(TrafficProfile profile, int packets, int reps, int warmup, int maxFlows)
+    private static int RunFlows(TrafficProfile profile, int packets, int reps, int warmup, int maxFlows, bool compare)
     {
         var sw = Stopwatch.StartNew();
         SyntheticCapture capture = SyntheticTraffic.Generate(profile, packets);
@@ -110,19 +113,23 @@ public static class DecodeThroughputCommand
         var decoder = new PacketDecoder();
         var sink = new CountingSink();
         var mpps = new double[reps];
+        var baseline = new double[reps];
         long allocated = 0;
         int peakFlows = 0;
         double bytesPerFlow = 0;
-        for (int r = -warmup; r < reps; r++)
+        for (int pass = -warmup * (compare ? 2 : 1); pass < reps * (compare ? 2 : 1); pass++)
         {
+            bool perPacket = compare && (pass & 1) == 0;
+            int r = compare ? (pass >= 0 ? pass / 2 : -1) : pass;
             // A fresh table per pass, so every pass sees the same flow creations.
             var table = new FlowTable(new FlowTableOptions { MaxFlows = maxFlows }, sink);
             bytesPerFlow = table.BytesPerFlow;
             sink.Reset();
-            var stage = new FlowTableStage(table);
+            var stage = new FlowTableStage(table, perPacket);
             long before = GC.GetAllocatedBytesForCurrentThread();
             long start = Stopwatch.GetTimestamp();
             long rejected = PacketPipeline.Run(capture, decoder, ref stage);
+            stage.Complete();
             double seconds = Stopwatch.GetElapsedTime(start).TotalSeconds;
             long after = GC.GetAllocatedBytesForCurrentThread();
             peakFlows = Math.Max(peakFlows, table.Count);
@@ -134,7 +141,7 @@ public static class DecodeThroughputCommand
 
             if (r >= 0)
             {
-                mpps[r] = capture.Count / seconds / 1e6;
+                (perPacket ? baseline : mpps)[r] = capture.Count / seconds / 1e6;
                 allocated += after - before;
             }
         }
@@ -143,8 +150,17 @@ public static class DecodeThroughputCommand
         Array.Sort(sorted);
         double median = reps % 2 == 1 ? sorted[reps / 2] : (sorted[(reps / 2) - 1] + sorted[reps / 2]) / 2;
         Console.WriteLine($"passes (Mpps): {string.Join(' ', mpps.Select(m => m.ToString("F2", System.Globalization.CultureInfo.InvariantCulture)))}");
+        if (compare)
+        {
+            double[] a = (double[])baseline.Clone();
+            Array.Sort(a);
+            double medianA = reps % 2 == 1 ? a[reps / 2] : (a[(reps / 2) - 1] + a[reps / 2]) / 2;
+            Console.WriteLine($"A per-packet Update (Mpps): {string.Join(' ', baseline.Select(m => m.ToString("F2", System.Globalization.CultureInfo.InvariantCulture)))}");
+            Console.WriteLine($"A per-packet median {medianA:F2} Mpps, B UpdateBatch median {median:F2} Mpps, B/A = {median / medianA:F2}");
+        }
+
         Console.WriteLine(
-            $"decode + flow table, 1 thread: median {median:F2} Mpps ({1000 / median:F1} ns/packet), min {sorted[0]:F2}, max {sorted[^1]:F2}; " +
+            $"decode + flow table (UpdateBatch), 1 thread: median {median:F2} Mpps ({1000 / median:F1} ns/packet), min {sorted[0]:F2}, max {sorted[^1]:F2}; " +
             $"{peakFlows} concurrent flows at the end of a pass, table {bytesPerFlow:F0} B per flow of capacity (max flows {maxFlows}), " +
             $"allocated {allocated} B in {reps} timed passes (outside table construction)");
         return 0;

@@ -12,18 +12,25 @@ namespace FlowEngine.Benchmarks.Pipeline;
 /// </summary>
 public struct FlowTableStage : IPacketStage
 {
-    /// <summary>Packets between two calls to <see cref="FlowTable.Advance"/>.</summary>
+    /// <summary>Packets between two calls to <see cref="FlowTable.Advance"/>, and per <see cref="FlowTable.UpdateBatch"/>.</summary>
     public const int BatchSize = 256;
 
     private readonly FlowTable _table;
-    private int _sinceAdvance;
+    private readonly DecodedPacket[] _buffer;
+    private int _buffered;
+
+    private readonly bool _perPacket;
 
     /// <summary>Creates the stage over a table.</summary>
     /// <param name="table">The table.</param>
-    public FlowTableStage(FlowTable table)
+    /// <param name="perPacket">Account with <see cref="FlowTable.Update"/> one packet at a time instead of
+    /// <see cref="FlowTable.UpdateBatch"/> (the baseline of the batch stages).</param>
+    public FlowTableStage(FlowTable table, bool perPacket = false)
     {
         _table = table;
-        _sinceAdvance = 0;
+        _perPacket = perPacket;
+        _buffer = new DecodedPacket[BatchSize];
+        _buffered = 0;
     }
 
     /// <summary>Packets the table did not account (later fragments without a first).</summary>
@@ -33,16 +40,38 @@ public struct FlowTableStage : IPacketStage
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public void Process(ReadOnlySpan<byte> frame, ref DecodedPacket packet)
     {
-        if (!_table.Update(in packet))
+        _buffer[_buffered++] = packet;
+        if (_buffered == BatchSize)
         {
-            Unaccounted++;
+            Complete();
+        }
+    }
+
+    /// <summary>Accounts the buffered packets and advances packet time, as the pipeline does per batch.</summary>
+    public void Complete()
+    {
+        if (_buffered == 0)
+        {
+            return;
         }
 
-        if (++_sinceAdvance == BatchSize)
+        if (_perPacket)
         {
-            _sinceAdvance = 0;
-            _table.Advance(packet.TimestampNs);
+            for (int i = 0; i < _buffered; i++)
+            {
+                if (!_table.Update(in _buffer[i]))
+                {
+                    Unaccounted++;
+                }
+            }
         }
+        else
+        {
+            Unaccounted += _buffered - _table.UpdateBatch(_buffer.AsSpan(0, _buffered));
+        }
+
+        _table.Advance(_buffer[_buffered - 1].TimestampNs);
+        _buffered = 0;
     }
 }
 

@@ -205,4 +205,53 @@ public class FlowTableTests
         var (table, _) = NewTable(new FlowTableOptions { MaxFlows = 1_000_000 });
         Assert.True(table.BytesPerFlow <= 256, $"{table.BytesPerFlow} bytes per flow");
     }
+
+    [Fact]
+    public void UpdateBatch_SameRecordsInSameOrderAsUpdate()
+    {
+        var random = new Random(11);
+        var packets = new List<DecodedPacket>();
+        long t = 50 * Second;
+        for (int i = 0; i < 5000; i++)
+        {
+            int host = random.Next(300);
+            byte flags = (byte)(random.Next(4) switch { 0 => 0x02, 1 => 0x12, 2 => 0x11, _ => 0x10 });
+            byte[] frame = random.Next(10) == 0
+                ? Frames.Ethernet(0x0800, Frames.IPv4("10.0.0.1", $"10.3.0.{host % 200}", 17, new byte[24], fragment: 0x0002, id: (ushort)host))
+                : Frames.VxlanTcp((uint)(host % 3), $"10.0.{host % 5}.1", $"10.1.{host % 7}.2", (ushort)(1000 + host), 443, flags, random.Next(3) * 100);
+            packets.Add(Packet(frame, t));
+            t += random.Next(5) == 0 ? 3 * Second : 1000;
+        }
+
+        var options = new FlowTableOptions { MaxFlows = 128, TcpIdleTimeout = TimeSpan.FromSeconds(20) };
+        var (single, singleRecords) = NewTable(options);
+        var (batched, batchedRecords) = NewTable(options);
+        int accountedSingle = 0, accountedBatched = 0;
+        DecodedPacket[] array = [.. packets];
+        for (int start = 0; start < array.Length; start += 37)
+        {
+            ReadOnlySpan<DecodedPacket> chunk = array.AsSpan(start, Math.Min(37, array.Length - start));
+            foreach (DecodedPacket p in chunk)
+            {
+                accountedSingle += single.Update(in p) ? 1 : 0;
+            }
+
+            accountedBatched += batched.UpdateBatch(chunk);
+            single.Advance(chunk[^1].TimestampNs);
+            batched.Advance(chunk[^1].TimestampNs);
+        }
+
+        single.Flush();
+        batched.Flush();
+        Assert.Equal(accountedSingle, accountedBatched);
+        Assert.True(singleRecords.Count > 300, $"{singleRecords.Count} records");
+        Assert.Equal(singleRecords.Count, batchedRecords.Count);
+        for (int i = 0; i < singleRecords.Count; i++)
+        {
+            FlowRecord a = singleRecords[i], b = batchedRecords[i];
+            Assert.True(
+                System.Runtime.InteropServices.MemoryMarshal.AsBytes(new ReadOnlySpan<FlowRecord>(ref a)).SequenceEqual(System.Runtime.InteropServices.MemoryMarshal.AsBytes(new ReadOnlySpan<FlowRecord>(ref b))),
+                $"record {i} differs");
+        }
+    }
 }
