@@ -651,7 +651,6 @@ public sealed class FlowTable
         // Microseconds since the first packet: fits 32 bits because the active timeout is at most an hour.
         uint offsetUs = (uint)((ts - s.FirstNs) / 1000);
         uint size = (uint)p.IpLength;
-        ushort size16 = (ushort)Math.Min(size, ushort.MaxValue);
         ulong payload = (ulong)Math.Max(p.PayloadLength, 0);
         if (s.FirstPacketCount < FlowRecord.FirstPacketsTracked)
         {
@@ -659,69 +658,11 @@ public sealed class FlowTable
             s.FirstPackets[s.FirstPacketCount++] = forward ? signed : (short)-signed;
         }
 
-        if (forward)
-        {
-            if (s.ForwardPackets == 0)
-            {
-                s.ForwardSizeMin = size16;
-            }
-            else
-            {
-                UpdateIat(ref s.ForwardIatMean, ref s.ForwardIatM2, ref s.ForwardIatMin, ref s.ForwardIatMax, s.ForwardPackets, offsetUs - s.LastForwardUs);
-            }
-
-            s.LastForwardUs = offsetUs;
-            s.ForwardPackets++;
-            s.ForwardBytes += size;
-            s.ForwardPayload += payload;
-            s.ForwardSizeSquares += (ulong)size * size;
-            s.ForwardSizeMin = Math.Min(s.ForwardSizeMin, size16);
-            s.ForwardSizeMax = Math.Max(s.ForwardSizeMax, size16);
-        }
-        else
-        {
-            if (s.ReversePackets == 0)
-            {
-                s.ReverseSizeMin = size16;
-            }
-            else
-            {
-                UpdateIat(ref s.ReverseIatMean, ref s.ReverseIatM2, ref s.ReverseIatMin, ref s.ReverseIatMax, s.ReversePackets, offsetUs - s.LastReverseUs);
-            }
-
-            s.LastReverseUs = offsetUs;
-            s.ReversePackets++;
-            s.ReverseBytes += size;
-            s.ReversePayload += payload;
-            s.ReverseSizeSquares += (ulong)size * size;
-            s.ReverseSizeMin = Math.Min(s.ReverseSizeMin, size16);
-            s.ReverseSizeMax = Math.Max(s.ReverseSizeMax, size16);
-        }
+        (forward ? ref s.Forward : ref s.Reverse).Add(size, payload, offsetUs);
 
         if (p.Protocol == 6 && (p.Flags & PacketFlags.HasTransport) != 0)
         {
             UpdateTcp(ref s, p.TcpFlags, forward);
-        }
-    }
-
-    // Welford's update of the mean and sum of squared deviations; packetsBefore >= 1 is the count before this
-    // packet, so this is sample number packetsBefore of the inter-arrival series.
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void UpdateIat(ref double mean, ref double m2, ref uint min, ref uint max, uint packetsBefore, uint us)
-    {
-        double x = us;
-        double delta = x - mean;
-        mean += delta / packetsBefore;
-        m2 += delta * (x - mean);
-        if (packetsBefore == 1)
-        {
-            min = us;
-            max = us;
-        }
-        else
-        {
-            min = Math.Min(min, us);
-            max = Math.Max(max, us);
         }
     }
 
@@ -795,7 +736,7 @@ public sealed class FlowTable
         if (rs == TcpEndpointState.Reset)
         {
             if (os is TcpEndpointState.SynSent or TcpEndpointState.SynAckSent
-                || (os == TcpEndpointState.Reset && s.ForwardPayload == 0 && s.ReversePayload == 0))
+                || (os == TcpEndpointState.Reset && s.Forward.Payload == 0 && s.Reverse.Payload == 0))
             {
                 return ConnectionState.Rej;
             }
@@ -867,26 +808,25 @@ public sealed class FlowTable
         r.Protocol = k.Protocol;
         r.FirstNs = s.FirstNs;
         r.LastNs = s.LastNs;
-        r.ForwardPackets = s.ForwardPackets;
-        r.ReversePackets = s.ReversePackets;
-        r.ForwardBytes = s.ForwardBytes;
-        r.ReverseBytes = s.ReverseBytes;
-        r.ForwardPayloadBytes = s.ForwardPayload;
-        r.ReversePayloadBytes = s.ReversePayload;
-        r.ForwardSizeMin = s.ForwardSizeMin;
-        r.ForwardSizeMax = s.ForwardSizeMax;
-        r.ReverseSizeMin = s.ReverseSizeMin;
-        r.ReverseSizeMax = s.ReverseSizeMax;
-        (r.ForwardSizeMean, r.ForwardSizeVariance) = SizeMoments(s.ForwardPackets, s.ForwardBytes, s.ForwardSizeSquares);
-        (r.ReverseSizeMean, r.ReverseSizeVariance) = SizeMoments(s.ReversePackets, s.ReverseBytes, s.ReverseSizeSquares);
-        r.ForwardIatMeanUs = s.ForwardPackets > 1 ? s.ForwardIatMean : 0;
-        r.ForwardIatVarianceUs2 = s.ForwardPackets > 2 ? s.ForwardIatM2 / (s.ForwardPackets - 2) : 0;
-        r.ForwardIatMinUs = s.ForwardIatMin;
-        r.ForwardIatMaxUs = s.ForwardIatMax;
-        r.ReverseIatMeanUs = s.ReversePackets > 1 ? s.ReverseIatMean : 0;
-        r.ReverseIatVarianceUs2 = s.ReversePackets > 2 ? s.ReverseIatM2 / (s.ReversePackets - 2) : 0;
-        r.ReverseIatMinUs = s.ReverseIatMin;
-        r.ReverseIatMaxUs = s.ReverseIatMax;
+        ref DirectionCounters f = ref s.Forward, b = ref s.Reverse;
+        r.ForwardPackets = f.Packets;
+        r.ReversePackets = b.Packets;
+        r.ForwardBytes = f.Bytes;
+        r.ReverseBytes = b.Bytes;
+        r.ForwardPayloadBytes = f.Payload;
+        r.ReversePayloadBytes = b.Payload;
+        r.ForwardSizeMin = f.SizeMin;
+        r.ForwardSizeMax = f.SizeMax;
+        r.ReverseSizeMin = b.SizeMin;
+        r.ReverseSizeMax = b.SizeMax;
+        (r.ForwardSizeMean, r.ForwardSizeVariance) = f.SizeMoments();
+        (r.ReverseSizeMean, r.ReverseSizeVariance) = b.SizeMoments();
+        (r.ForwardIatMeanUs, r.ForwardIatVarianceUs2) = f.IatMoments();
+        (r.ReverseIatMeanUs, r.ReverseIatVarianceUs2) = b.IatMoments();
+        r.ForwardIatMinUs = f.IatMin;
+        r.ForwardIatMaxUs = f.IatMax;
+        r.ReverseIatMinUs = b.IatMin;
+        r.ReverseIatMaxUs = b.IatMax;
         r.ForwardTcpFlags = (TcpFlags)s.ForwardTcpFlags;
         r.ReverseTcpFlags = (TcpFlags)s.ReverseTcpFlags;
         r.State = ConnectionStateOf(ref s, k.Protocol);
@@ -898,24 +838,6 @@ public sealed class FlowTable
         r.FirstPackets = s.FirstPackets;
         _statistics.CountEmitted(reason);
         _sink.OnFlow(in r);
-    }
-
-    private static (double Mean, double Variance) SizeMoments(uint n, ulong sum, ulong squares)
-    {
-        if (n == 0)
-        {
-            return (0, 0);
-        }
-
-        double mean = (double)sum / n;
-        if (n < 2)
-        {
-            return (mean, 0);
-        }
-
-        // Exact: n * sum(x^2) - (sum x)^2 over n (n - 1), in 128-bit integers.
-        UInt128 numerator = ((UInt128)n * squares) - ((UInt128)sum * sum);
-        return (mean, (double)numerator / ((double)n * (n - 1)));
     }
 
     private ushort InternEndpoints(in DecodedPacket p, bool reversed)

@@ -1,5 +1,6 @@
 // Copyright (c) FlowEngine contributors. Licensed under the MIT License.
 
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 
 namespace FlowEngine.Flows.Internal;
@@ -17,37 +18,87 @@ internal enum TcpEndpointState : byte
 }
 
 /// <summary>
-/// Mutable per-flow counters, one per table slot. "Forward" is the originator's direction.
-/// Packet sizes keep exact integer moments (sum is the byte counter, plus the sum of squares): for integer data
-/// they give the exact variance, which Welford's update only approximates; inter-arrival times use Welford's update.
+/// Counters of one direction of a flow. Packet sizes keep exact integer moments (the byte count and the sum of
+/// squares): for integer data they give the exact variance, which Welford's update only approximates; inter-arrival
+/// times (microseconds) use Welford's update.
 /// </summary>
+[StructLayout(LayoutKind.Sequential)]
+internal struct DirectionCounters
+{
+    public ulong Bytes;
+    public ulong Payload;
+    public ulong SizeSquares;
+    public double IatMean;
+    public double IatM2;
+    public uint Packets;
+    public uint LastUs;
+    public uint IatMin;
+    public uint IatMax;
+    public ushort SizeMin;
+    public ushort SizeMax;
+
+    /// <summary>Counts one packet sent in this direction at <paramref name="offsetUs"/> after the flow's first packet.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public void Add(uint size, ulong payload, uint offsetUs)
+    {
+        ushort size16 = (ushort)Math.Min(size, ushort.MaxValue);
+        if (Packets == 0)
+        {
+            SizeMin = size16;
+        }
+        else
+        {
+            // Welford: sample number Packets of the inter-arrival series.
+            uint gap = offsetUs - LastUs;
+            double x = gap;
+            double delta = x - IatMean;
+            IatMean += delta / Packets;
+            IatM2 += delta * (x - IatMean);
+            IatMin = Packets == 1 ? gap : Math.Min(IatMin, gap);
+            IatMax = Math.Max(IatMax, gap);
+        }
+
+        LastUs = offsetUs;
+        Packets++;
+        Bytes += size;
+        Payload += payload;
+        SizeSquares += (ulong)size * size;
+        SizeMin = Math.Min(SizeMin, size16);
+        SizeMax = Math.Max(SizeMax, size16);
+    }
+
+    /// <summary>Mean and exact sample variance of the packet sizes.</summary>
+    public readonly (double Mean, double Variance) SizeMoments()
+    {
+        if (Packets == 0)
+        {
+            return (0, 0);
+        }
+
+        double mean = (double)Bytes / Packets;
+        if (Packets < 2)
+        {
+            return (mean, 0);
+        }
+
+        // n * sum(x^2) - (sum x)^2 over n (n - 1), in 128-bit integers.
+        UInt128 numerator = ((UInt128)Packets * SizeSquares) - ((UInt128)Bytes * Bytes);
+        return (mean, (double)numerator / ((double)Packets * (Packets - 1)));
+    }
+
+    /// <summary>Mean and sample variance of the inter-arrival times (Packets - 1 samples).</summary>
+    public readonly (double Mean, double Variance) IatMoments()
+        => (Packets > 1 ? IatMean : 0, Packets > 2 ? IatM2 / (Packets - 2) : 0);
+}
+
+/// <summary>Mutable per-flow state, one per table slot. "Forward" is the originator's direction.</summary>
 [StructLayout(LayoutKind.Sequential)]
 internal struct FlowState
 {
     public long FirstNs;
     public long LastNs;
-    public ulong ForwardBytes;
-    public ulong ReverseBytes;
-    public ulong ForwardPayload;
-    public ulong ReversePayload;
-    public ulong ForwardSizeSquares;
-    public ulong ReverseSizeSquares;
-    public double ForwardIatMean;
-    public double ForwardIatM2;
-    public double ReverseIatMean;
-    public double ReverseIatM2;
-    public uint LastForwardUs;
-    public uint LastReverseUs;
-    public uint ForwardPackets;
-    public uint ReversePackets;
-    public uint ForwardIatMin;
-    public uint ForwardIatMax;
-    public uint ReverseIatMin;
-    public uint ReverseIatMax;
-    public ushort ForwardSizeMin;
-    public ushort ForwardSizeMax;
-    public ushort ReverseSizeMin;
-    public ushort ReverseSizeMax;
+    public DirectionCounters Forward;
+    public DirectionCounters Reverse;
     public FirstPacketSizes FirstPackets;
     public ushort VlanId;
     public ushort EndpointIndex;
