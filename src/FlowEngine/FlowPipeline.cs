@@ -16,7 +16,7 @@ namespace FlowEngine;
 /// PipelineStatistics stats = pipeline.Run(capture);
 /// </code>
 /// </example>
-public sealed class FlowPipeline
+public sealed class FlowPipeline : IDisposable
 {
     private readonly PacketDecoder _decoder;
     private readonly FlowTable _table;
@@ -125,6 +125,9 @@ public sealed class FlowPipeline
             _table.Advance(last);
         }
     }
+
+    /// <summary>Releases the flow table's native memory (without flushing: call <see cref="Flush"/> first).</summary>
+    public void Dispose() => _table.Dispose();
 
     /// <summary>Emits every flow still in the table (end of input).</summary>
     public void Flush() => _table.Flush();

@@ -117,6 +117,7 @@ public static class DecodeThroughputCommand
         long allocated = 0;
         int peakFlows = 0;
         double bytesPerFlow = 0;
+        bool hugePages = false;
         for (int pass = -warmup * (compare ? 2 : 1); pass < reps * (compare ? 2 : 1); pass++)
         {
             bool perPacket = compare && (pass & 1) == 0;
@@ -133,7 +134,9 @@ public static class DecodeThroughputCommand
             double seconds = Stopwatch.GetElapsedTime(start).TotalSeconds;
             long after = GC.GetAllocatedBytesForCurrentThread();
             peakFlows = Math.Max(peakFlows, table.Count);
+            hugePages = table.UsesHugePages;
             table.Flush();
+            table.Dispose();
             if (rejected != 0 || sink.Packets != (ulong)(capture.Count - stage.Unaccounted))
             {
                 throw new InvalidOperationException($"pass lost packets: {rejected} rejected, {sink.Packets} of {capture.Count} in records");
@@ -161,7 +164,7 @@ public static class DecodeThroughputCommand
 
         Console.WriteLine(
             $"decode + flow table (UpdateBatch), 1 thread: median {median:F2} Mpps ({1000 / median:F1} ns/packet), min {sorted[0]:F2}, max {sorted[^1]:F2}; " +
-            $"{peakFlows} concurrent flows at the end of a pass, table {bytesPerFlow:F0} B per flow of capacity (max flows {maxFlows}), " +
+            $"{peakFlows} concurrent flows at the end of a pass, table {bytesPerFlow:F0} B per flow of capacity (max flows {maxFlows}), huge pages {hugePages}, " +
             $"allocated {allocated} B in {reps} timed passes (outside table construction)");
         return 0;
     }

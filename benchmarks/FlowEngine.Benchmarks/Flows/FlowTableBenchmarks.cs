@@ -13,7 +13,7 @@ namespace FlowEngine.Benchmarks.Flows;
 /// state of a sensor), at several table sizes. Reported per packet; must allocate nothing.
 /// </summary>
 [MemoryDiagnoser]
-public class FlowTableBenchmarks
+public class FlowTableBenchmarks : IDisposable
 {
     private const int PacketsPerInvoke = 16384;
     private DecodedPacket[] _packets = [];
@@ -73,4 +73,11 @@ public class FlowTableBenchmarks
     }
 
     private int _cursor;
+
+    [GlobalCleanup]
+    public void Dispose()
+    {
+        _table?.Dispose();
+        GC.SuppressFinalize(this);
+    }
 }

@@ -22,7 +22,7 @@ namespace FlowEngine.Flows;
 /// needs no tombstones. Keys are hashed with CRC32C (hardware where available) under a random per-process seed,
 /// so an attacker who chooses addresses cannot aim at one bucket chain.
 /// </remarks>
-public sealed class FlowTable
+public sealed class FlowTable : IDisposable
 {
     private const int BucketSlots = 8;
     private const int MaxProbeBuckets = 32;
@@ -32,15 +32,16 @@ public sealed class FlowTable
 
     private static readonly uint s_seed = CreateSeed();
 
-    private readonly uint[] _tags;
-    private readonly FlowKey[] _keys;
-    private readonly FlowState[] _states;
-    private readonly byte[] _overflow;
+    private readonly NativeRegion _region;
+    private readonly NativeColumn<uint> _tags;
+    private readonly NativeColumn<FlowKey> _keys;
+    private readonly NativeColumn<FlowState> _states;
+    private readonly NativeColumn<byte> _overflow;
 
     // Expiry timer wheel: one bucket per second of packet time, 4096 buckets (longer than any timeout), each a
     // circular doubly linked list threaded through _next/_prev; indices Capacity.. are the buckets' sentinels.
-    private readonly int[] _next;
-    private readonly int[] _prev;
+    private readonly NativeColumn<int> _next;
+    private readonly NativeColumn<int> _prev;
     private readonly FragmentEntry[] _fragments;
     private readonly IFlowSink _sink;
     private readonly Dictionary<EndpointPair, ushort> _endpointIndex;
@@ -75,13 +76,20 @@ public sealed class FlowTable
         int capacity = (int)BitOperations.RoundUpToPowerOf2((uint)Math.Max(BucketSlots * 2, options.MaxFlows));
         Capacity = capacity;
         _bucketMask = (capacity / BucketSlots) - 1;
-        _tags = GC.AllocateArray<uint>(capacity, pinned: true);
-        _keys = GC.AllocateUninitializedArray<FlowKey>(capacity, pinned: true);
-        _states = GC.AllocateUninitializedArray<FlowState>(capacity, pinned: true);
-        _overflow = GC.AllocateArray<byte>(capacity / BucketSlots, pinned: true);
+        _region = new NativeRegion(NativeRegion.Size(
+            (sizeof(uint), capacity),
+            (Unsafe.SizeOf<FlowKey>(), capacity),
+            (Unsafe.SizeOf<FlowState>(), capacity),
+            (sizeof(byte), capacity / BucketSlots),
+            (sizeof(int), capacity + WheelBuckets),
+            (sizeof(int), capacity + WheelBuckets)));
+        _tags = _region.Column<uint>(capacity);
+        _keys = _region.Column<FlowKey>(capacity);
+        _states = _region.Column<FlowState>(capacity);
+        _overflow = _region.Column<byte>(capacity / BucketSlots);
         _fragments = GC.AllocateArray<FragmentEntry>(FragmentCacheSize, pinned: true);
-        _next = GC.AllocateUninitializedArray<int>(capacity + WheelBuckets, pinned: true);
-        _prev = GC.AllocateUninitializedArray<int>(capacity + WheelBuckets, pinned: true);
+        _next = _region.Column<int>(capacity + WheelBuckets);
+        _prev = _region.Column<int>(capacity + WheelBuckets);
         for (int b = 0; b < WheelBuckets; b++)
         {
             _next[capacity + b] = capacity + b;
@@ -110,6 +118,12 @@ public sealed class FlowTable
 
     /// <summary>Bytes of table memory per slot (tags, keys, counters and overflow counts).</summary>
     public static int BytesPerSlot => sizeof(uint) + Unsafe.SizeOf<FlowKey>() + Unsafe.SizeOf<FlowState>() + (2 * sizeof(int)) + 1;
+
+    /// <summary>True when the table's memory is backed by transparent huge pages (Linux, where the kernel allows).</summary>
+    public bool UsesHugePages => _region.HugePages;
+
+    /// <summary>Releases the table's native memory. The table must not be used afterwards.</summary>
+    public void Dispose() => _region.Dispose();
 
     /// <summary>Table memory divided by <see cref="FlowTableOptions.MaxFlows"/>.</summary>
     public double BytesPerFlow => (((double)BytesPerSlot * Capacity) + (WheelBuckets * 2 * sizeof(int))) / _maxFlows;
@@ -156,6 +170,9 @@ public sealed class FlowTable
 
         bool sourceIsA = FlowKey.FromPacket(in packet, sourcePort, destinationPort, icmpId, out FlowKey key);
         UpdateCore(in packet, ref key, FlowKey.Hash(ref key, _seed), sourceIsA);
+
+        // The columns are native memory owned through this object: keep it alive to the end of every use.
+        GC.KeepAlive(this);
         return true;
     }
 
@@ -239,6 +256,7 @@ public sealed class FlowTable
             }
         }
 
+        GC.KeepAlive(this);
         return accounted;
     }
 
@@ -338,7 +356,7 @@ public sealed class FlowTable
             _prev[sentinel] = sentinel;
         }
 
-        Array.Clear(_overflow);
+        _overflow.AsSpan().Clear();
         _count = 0;
     }
 
@@ -444,9 +462,9 @@ public sealed class FlowTable
     private int Find(ref FlowKey key, int home, uint tag, out int freeSlot)
     {
         freeSlot = -1;
-        ref uint tags = ref MemoryMarshal.GetArrayDataReference(_tags);
-        ref FlowKey keys = ref MemoryMarshal.GetArrayDataReference(_keys);
-        ref byte overflow = ref MemoryMarshal.GetArrayDataReference(_overflow);
+        ref uint tags = ref _tags[0];
+        ref FlowKey keys = ref _keys[0];
+        ref byte overflow = ref _overflow[0];
         Vector256<uint> wanted = Vector256.Create(tag);
         int bucket = home;
         for (int probe = 0; probe <= _bucketMask; probe++)
@@ -530,7 +548,7 @@ public sealed class FlowTable
         for (int probe = 0; probe < limit; probe++)
         {
             int first = bucket * BucketSlots;
-            uint empty = Vector256.Equals(Vector256.LoadUnsafe(ref MemoryMarshal.GetArrayDataReference(_tags), (nuint)first), Vector256<uint>.Zero).ExtractMostSignificantBits();
+            uint empty = Vector256.Equals(Vector256.LoadUnsafe(ref _tags[0], (nuint)first), Vector256<uint>.Zero).ExtractMostSignificantBits();
             if (empty != 0)
             {
                 return first + BitOperations.TrailingZeroCount(empty);
