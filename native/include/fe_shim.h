@@ -51,7 +51,9 @@ struct fe_port_config {
 	uint8_t promiscuous;     /* 1: enable promiscuous mode (failure is ignored for devices without it) */
 	uint8_t rss;             /* 1: RSS over IP/TCP/UDP with a symmetric key (when the device supports it) */
 	uint8_t rx_timestamp;    /* 1: request driver timestamps (when the device supports it) */
-	uint8_t padding[3];
+	uint8_t padding0;
+	uint8_t padding1;
+	uint8_t padding2;
 };
 
 /* Port counters (rte_eth_stats without the per-queue arrays). */

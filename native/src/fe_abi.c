@@ -22,7 +22,8 @@ static const int32_t port_config_offsets[] = {
 	offsetof(struct fe_port_config, rx_descriptors), offsetof(struct fe_port_config, tx_descriptors),
 	offsetof(struct fe_port_config, mtu), offsetof(struct fe_port_config, promiscuous),
 	offsetof(struct fe_port_config, rss), offsetof(struct fe_port_config, rx_timestamp),
-	offsetof(struct fe_port_config, padding),
+	offsetof(struct fe_port_config, padding0), offsetof(struct fe_port_config, padding1),
+	offsetof(struct fe_port_config, padding2),
 };
 static const int32_t port_stats_offsets[] = {
 	offsetof(struct fe_port_stats, ipackets), offsetof(struct fe_port_stats, opackets),
