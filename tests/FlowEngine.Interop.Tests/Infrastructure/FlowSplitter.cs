@@ -38,9 +38,10 @@ internal static class FlowSplitter
                         // Order-independent mix of the two endpoints: symmetric, like a symmetric RSS key. Fragments
                         // hash on addresses only (later fragments carry no ports), as NICs do.
                         bool ports = (packet.Flags & PacketFlags.Fragment) == 0;
-                        int a = HashCode.Combine(packet.Source, ports ? packet.SourcePort : 0);
-                        int b = HashCode.Combine(packet.Destination, ports ? packet.DestinationPort : 0);
-                        uint h = (uint)(a ^ b) * 2654435761u;
+                        // Fixed (not per-process randomised) so that every run splits alike.
+                        uint a = Endpoint(packet.Source, ports ? packet.SourcePort : (ushort)0);
+                        uint b = Endpoint(packet.Destination, ports ? packet.DestinationPort : (ushort)0);
+                        uint h = (a ^ b) * 2654435761u;
                         q = (int)((h >> 16) % (uint)queues);
                     }
 
@@ -58,5 +59,18 @@ internal static class FlowSplitter
         }
 
         return (files, counts);
+    }
+
+    private static uint Endpoint(IpAddress address, ushort port)
+    {
+        Span<byte> bytes = stackalloc byte[16];
+        address.WriteBytes(bytes);
+        uint h = 2166136261u;
+        foreach (byte x in bytes)
+        {
+            h = (h ^ x) * 16777619u;
+        }
+
+        return (h ^ port) * 16777619u;
     }
 }
