@@ -1,0 +1,20 @@
+/* Copyright (c) FlowEngine contributors. Licensed under the MIT License. */
+#ifndef FE_INTERNAL_H
+#define FE_INTERNAL_H
+
+#include <stdint.h>
+
+/* Records a message for fe_last_error and returns rc (a negative errno). */
+int32_t fe_fail(int32_t rc, const char *format, ...) __attribute__((format(printf, 2, 3)));
+void fe_clear_error(void);
+
+/* Timestamp dynamic field of mbufs, registered when a port asks for driver timestamps (-1: none). */
+extern int fe_timestamp_offset;
+extern uint64_t fe_timestamp_flag;
+/*
+ * Nanoseconds per driver timestamp unit, per port; 0 where the unit is unknown (DPDK leaves the unit and epoch
+ * to the driver: net_pcap reports microseconds since the Unix epoch, NICs report raw clock ticks).
+ */
+extern uint32_t fe_timestamp_scale[];
+
+#endif

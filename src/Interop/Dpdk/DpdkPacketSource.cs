@@ -1,0 +1,106 @@
+// Copyright (c) FlowEngine contributors. Licensed under the MIT License.
+
+using System.Runtime.InteropServices;
+using FlowEngine.Capture;
+using FlowEngine.Packets;
+using static FlowEngine.Interop.Native.Interop;
+
+namespace FlowEngine.Interop.Dpdk;
+
+/// <summary>
+/// One RX queue of a <see cref="DpdkPort"/> as an <see cref="IPacketSource"/>: each <see cref="ReadBatch"/> is one
+/// native call (rte_eth_rx_burst) whose frames enter the batch without a copy, as spans over the mbufs. The
+/// previous burst's mbufs go back to the pool in one bulk free at the start of the next call (or at disposal).
+/// </summary>
+/// <remarks>
+/// A port is a live source: <see cref="ReadBatch"/> returns true with an empty batch when nothing arrived, and
+/// false only once the port is stopped or disposed. Only the first segment of a multi-segment frame is
+/// delivered (its wire length is the whole frame's); size the mempool's data room for the largest frame.
+/// </remarks>
+public sealed unsafe class DpdkPacketSource : IPacketSource
+{
+    // Invariant: _mbufs and _descs are native arrays of _maxBurst entries owned by this source, freed at Dispose;
+    // the first _held entries of _mbufs are mbufs this source owns until the next ReadBatch or Dispose.
+    private readonly DpdkPort _port;
+    private readonly ushort _portId;
+    private readonly ushort _queue;
+    private readonly int _maxBurst;
+    private nint* _mbufs;
+    private FlowShim.RxDesc* _descs;
+    private int _held;
+    private long _multiSegmentFrames;
+
+    internal DpdkPacketSource(DpdkPort port, ushort queue, int maxBurst)
+    {
+        _port = port;
+        _portId = (ushort)port.PortId;
+        _queue = queue;
+        _maxBurst = maxBurst;
+        _mbufs = (nint*)NativeMemory.AlignedAlloc((nuint)(maxBurst * sizeof(nint)), 64);
+        _descs = (FlowShim.RxDesc*)NativeMemory.AlignedAlloc((nuint)(maxBurst * sizeof(FlowShim.RxDesc)), 64);
+    }
+
+    /// <summary>The RX queue read.</summary>
+    public int Queue => _queue;
+
+    /// <summary>Frames delivered truncated to their first segment (the mempool's data room is too small for them).</summary>
+    public long MultiSegmentFrames => _multiSegmentFrames;
+
+    /// <summary>
+    /// Frees the previous burst, then receives up to min(batch capacity, maxBurst) frames in one native call.
+    /// </summary>
+    /// <param name="batch">Cleared, then filled with the frames; they stay valid until the next call or disposal.</param>
+    /// <returns>True while the port runs (the batch may be empty); false once it is stopped or disposed.</returns>
+    public bool ReadBatch(PacketBatch batch)
+    {
+        ArgumentNullException.ThrowIfNull(batch);
+        batch.Clear();
+        ObjectDisposedException.ThrowIf(_mbufs == null, this);
+        if (_held != 0)
+        {
+            FlowShim.MbufFreeBulk(_mbufs, (uint)_held);
+            _held = 0;
+        }
+
+        if (!_port.IsStarted)
+        {
+            return false;
+        }
+
+        int want = Math.Min(batch.Capacity, _maxBurst);
+        int n = FlowShim.RxBurst(_portId, _queue, _mbufs, _descs, (ushort)want);
+        _held = n;
+        FlowShim.RxDesc* d = _descs;
+        for (int i = 0; i < n; i++, d++)
+        {
+            if ((d->Flags & FlowShim.RxMultiSegment) != 0)
+            {
+                _multiSegmentFrames++;
+            }
+
+            batch.UnsafeAppend((nint)d->Data, (int)d->DataLength, (int)d->PacketLength, d->TimestampNs, LinkType.Ethernet, _queue);
+        }
+
+        return true;
+    }
+
+    /// <summary>Returns the last burst's mbufs to the pool and frees the burst arrays. Call from the reading thread or after it stopped.</summary>
+    public void Dispose()
+    {
+        if (_mbufs == null)
+        {
+            return;
+        }
+
+        if (_held != 0)
+        {
+            FlowShim.MbufFreeBulk(_mbufs, (uint)_held);
+            _held = 0;
+        }
+
+        NativeMemory.AlignedFree(_mbufs);
+        NativeMemory.AlignedFree(_descs);
+        _mbufs = null;
+        _descs = null;
+    }
+}
