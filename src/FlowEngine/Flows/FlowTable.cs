@@ -59,6 +59,7 @@ public sealed class FlowTable : IDisposable
     private int _count;
     private long _nowNs = long.MinValue;
     private long _wheelSecond = long.MinValue;
+    private long _nextTickNs = long.MinValue;
     private FlowTableStatistics _statistics;
 
     /// <summary>Creates a table and allocates all its memory.</summary>
@@ -159,15 +160,7 @@ public sealed class FlowTable : IDisposable
             }
         }
 
-        if (packet.TimestampNs > _nowNs)
-        {
-            _nowNs = packet.TimestampNs;
-            if (_wheelSecond == long.MinValue)
-            {
-                _wheelSecond = _nowNs / WheelTickNs;
-            }
-        }
-
+        Tick(packet.TimestampNs);
         bool sourceIsA = FlowKey.FromPacket(in packet, sourcePort, destinationPort, icmpId, out FlowKey key);
         UpdateCore(in packet, ref key, FlowKey.Hash(ref key, _seed), sourceIsA);
 
@@ -242,15 +235,7 @@ public sealed class FlowTable : IDisposable
                     continue;
                 }
 
-                if (p.TimestampNs > _nowNs)
-                {
-                    _nowNs = p.TimestampNs;
-                    if (_wheelSecond == long.MinValue)
-                    {
-                        _wheelSecond = _nowNs / WheelTickNs;
-                    }
-                }
-
+                Tick(p.TimestampNs);
                 UpdateCore(in p, ref keys[i], hashes[i], state[i] == SourceIsA);
                 accounted++;
             }
@@ -316,6 +301,7 @@ public sealed class FlowTable : IDisposable
             if (_nowNs != long.MinValue)
             {
                 _wheelSecond = _nowNs / WheelTickNs;
+                _nextTickNs = (_wheelSecond + 1) * WheelTickNs;
             }
 
             return;
@@ -333,6 +319,23 @@ public sealed class FlowTable : IDisposable
         if (_wheelSecond < target)
         {
             _wheelSecond = target;
+        }
+
+        _nextTickNs = (_wheelSecond + 1) * WheelTickNs;
+    }
+
+    // Moves packet time to a packet's timestamp. Crossing into a new second runs the wheel before the packet is
+    // accounted, so flows expire at the same packet whatever the batch boundaries are.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private void Tick(long timestampNs)
+    {
+        if (timestampNs > _nowNs)
+        {
+            _nowNs = timestampNs;
+            if (timestampNs >= _nextTickNs)
+            {
+                Advance(timestampNs);
+            }
         }
     }
 
@@ -382,20 +385,24 @@ public sealed class FlowTable : IDisposable
             byte protocol = _keys[slot].Protocol;
             bool ended = IsTcpEnded(ref s);
             long idleDeadline = s.LastNs + (ended ? _lingerNs : IdleTimeoutNs(protocol));
-            if (idleDeadline <= _nowNs)
+            long activeDeadline = s.FirstNs + _activeNs;
+
+            // The reason is the deadline that came first, not how late this batch noticed it, so records do not
+            // depend on batch sizes.
+            if (activeDeadline < idleDeadline && activeDeadline <= _nowNs)
             {
-                Emit(slot, ended && s.LastNs + IdleTimeoutNs(protocol) > _nowNs ? FlowEndReason.TcpEnd : FlowEndReason.IdleTimeout);
+                Emit(slot, FlowEndReason.ActiveTimeout);
+                ContinueState(ref s, s.LastNs);
+                Schedule(slot, s.LastNs + (ended ? _lingerNs : IdleTimeoutNs(protocol)));
+            }
+            else if (idleDeadline <= _nowNs)
+            {
+                Emit(slot, ended ? FlowEndReason.TcpEnd : FlowEndReason.IdleTimeout);
                 Remove(slot);
             }
             else
             {
-                if (s.FirstNs + _activeNs <= _nowNs)
-                {
-                    Emit(slot, FlowEndReason.ActiveTimeout);
-                    ContinueState(ref s, _nowNs);
-                }
-
-                Schedule(slot, Math.Min(idleDeadline, s.FirstNs + _activeNs));
+                Schedule(slot, Math.Min(idleDeadline, activeDeadline));
             }
 
             slot = following;
@@ -665,6 +672,11 @@ public sealed class FlowTable : IDisposable
     private static void Account(ref FlowState s, in DecodedPacket p, bool forward, long ts)
     {
         s.LastNs = ts;
+        if (s.IsContinuation && s.Forward.Packets == 0 && s.Reverse.Packets == 0)
+        {
+            // The first packet of a continuation starts its record.
+            s.FirstNs = ts;
+        }
 
         // Microseconds since the first packet: fits 32 bits because the active timeout is at most an hour.
         uint offsetUs = (uint)((ts - s.FirstNs) / 1000);
@@ -798,6 +810,12 @@ public sealed class FlowTable : IDisposable
     private void Emit(int slot, FlowEndReason reason)
     {
         ref FlowState s = ref _states[slot];
+        if (s.IsContinuation && s.Forward.Packets == 0 && s.Reverse.Packets == 0)
+        {
+            // A continuation that saw no packet after its active-timeout record: nothing to report.
+            return;
+        }
+
         ref FlowKey k = ref _keys[slot];
         FlowRecord r = default;
         bool aIsOriginator = s.OriginatorIsA;
