@@ -31,6 +31,13 @@ public class PackageConsumerTests
             Assert.Contains(packages, p => p!.StartsWith("FlowEngine.Interop.", StringComparison.Ordinal));
             Assert.Contains(packages, p => p!.StartsWith("FlowEngine.Inference.", StringComparison.Ordinal));
 
+            // The Interop package carries the native shim where NuGet looks for it on linux-x64.
+            string interop = Directory.GetFiles(feed, "FlowEngine.Interop.*.nupkg").Single();
+            using (System.IO.Compression.ZipArchive zip = System.IO.Compression.ZipFile.OpenRead(interop))
+            {
+                Assert.Contains(zip.Entries, e => e.FullName == "runtimes/linux-x64/native/libflowshim.so");
+            }
+
             string app = Path.Combine(work, "consumer");
             Directory.CreateDirectory(app);
             File.WriteAllText(Path.Combine(app, "Consumer.csproj"), """
