@@ -6,13 +6,18 @@ import os
 import random
 
 
+SCALE = 1.0
+
+
 def blob(path, size, rnd):
+    size = max(1024, int(size * SCALE))
     os.makedirs(os.path.dirname(path), exist_ok=True)
     with open(path, "wb") as f:
         f.write(rnd.randbytes(size))
 
 
 def text(path, size, rnd, word=b"lorem ipsum dolor sit amet "):
+    size = max(min(size, 1024), int(size * SCALE))
     os.makedirs(os.path.dirname(path), exist_ok=True)
     with open(path, "wb") as f:
         f.write((word * (size // len(word) + 1))[:size])
@@ -22,7 +27,10 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--out", required=True)
+    ap.add_argument("--volume", type=float, default=1.0, help="scale of file sizes")
     a = ap.parse_args()
+    global SCALE
+    SCALE = a.volume
     rnd = random.Random(a.seed * 7919 + 1)
     o = a.out
     text(f"{o}/www/index.html", 3200, rnd)

