@@ -37,7 +37,7 @@ def main():
     text(f"{o}/www/static/app.js", 61000, rnd, b"function f(){return 1;} ")
     text(f"{o}/www/static/style.css", 12500, rnd, b"body{margin:0} ")
     for i in range(1, 9):
-        blob(f"{o}/www/img/p{i}.jpg", rnd.randint(20_000, 260_000), rnd)
+        blob(f"{o}/www/img/p{i}.bin", rnd.randint(20_000, 260_000), rnd)
     for i in range(1, 41):
         text(f"{o}/api/items/{i}.json", rnd.randint(300, 24_000), rnd, b'{"id":1,"v":"abc"},')
     text(f"{o}/api/health", 2, rnd, b"ok")

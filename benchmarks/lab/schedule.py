@@ -81,7 +81,7 @@ class Builder:
             for _ in range(poisson(r, 4.0 * inten)):
                 pages = [f"http://{public}/"] + [f"http://{public}/static/{x}" for x in
                                                  r.sample(["app.js", "style.css"], r.randint(0, 2))]
-                pages += [f"http://{public}/img/p{r.randint(1, 8)}.jpg" for _ in range(r.randint(0, 2))]
+                pages += [f"http://{public}/img/p{r.randint(1, 8)}.bin" for _ in range(r.randint(0, 2))]
                 ev(events, self.start(length, 4), "xcli", 5, ["curl", "-s", "-o", "/dev/null", "-m", "4"] + pages,
                    length=length)
             # web tier calls the API
