@@ -5,5 +5,5 @@ namespace FlowEngine.Sensor;
 /// <summary>The capture bundled with the sensor, used when no capture is named.</summary>
 internal static class DefaultCapture
 {
-    public static string Path => System.IO.Path.Combine(AppContext.BaseDirectory, "data", "default.pcapng");
+    public static string Path => System.IO.Path.Combine(AppContext.BaseDirectory, "data", "lab-small.pcapng");
 }

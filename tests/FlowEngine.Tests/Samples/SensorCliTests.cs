@@ -19,7 +19,7 @@ public class SensorCliTests
 
     private static readonly string[] s_vnTypes = ["none", "vlan", "vxlan", "geneve", "gre"];
 
-    private static string DefaultCapture => Path.Combine(Repository.Root(), "samples", "data", "default.pcapng");
+    private static string DefaultCapture => Path.Combine(Repository.Root(), "samples", "data", "lab-small.pcapng");
 
     [Fact]
     public void Flows_DefaultCapture_WritesOneJsonObjectPerFlowWithContractFields()
