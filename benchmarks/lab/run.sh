@@ -88,7 +88,7 @@ cleanup() {
     ip netns del "$ns" 2>/dev/null
     rm -rf "/etc/netns/$ns"
   done
-  rm -rf "$work"
+  rm -rf /etc/netns/"$P"-* "$work"
   log "torn down (exit $rc)"
   exit $rc
 }
