@@ -30,8 +30,12 @@ set -e
 set +e
 bash benchmarks/check-allocations.sh
 alloc_rc=$?
+# The traffic lab: namespaces, kernel VXLAN, real tools and attacks, bounded to a few minutes.
+bash tests/lab/lab_smoke.sh 2>&1 | tee /tmp/flowengine-lab.log
+lab_rc=${PIPESTATUS[0]}
 set -e
 if (( alloc_rc != 0 && rc == 0 )); then rc=$alloc_rc; fi
+if (( lab_rc != 0 && rc == 0 )); then rc=$lab_rc; fi
 # One closing line with the totals, as 'N passed, N failed'.
 python3 - <<'PY'
 import re
@@ -39,6 +43,11 @@ text = open('/tmp/flowengine-test.log').read()
 passed = sum(int(x) for x in re.findall(r'Passed:\s+(\d+)', text))
 failed = sum(int(x) for x in re.findall(r'Failed:\s+(\d+)', text))
 skipped = sum(int(x) for x in re.findall(r'Skipped:\s+(\d+)', text))
+lab = re.findall(r'^lab: (\d+) passed, (\d+) failed', open('/tmp/flowengine-lab.log').read(), re.M)
+if lab:
+    passed += int(lab[-1][0]); failed += int(lab[-1][1])
+else:
+    failed += 1
 print(f"tests: {passed} passed, {failed} failed, {skipped} skipped")
 PY
 exit $rc
