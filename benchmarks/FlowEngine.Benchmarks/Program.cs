@@ -26,6 +26,8 @@ public static class Program
                     return GenerateCommand.Run(args[1..]);
                 case "decode-throughput":
                     return DecodeThroughputCommand.Run(args[1..]);
+                case "detect":
+                    return DetectCommand.Run(args[1..]);
             }
         }
 
