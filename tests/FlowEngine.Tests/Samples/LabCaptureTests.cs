@@ -65,4 +65,51 @@ public class LabCaptureTests
             Assert.True(seen, $"no flow from {attacker} in VNI {vni} during the {label[2]} attack");
         }
     }
+
+    [Fact]
+    public void LabSmall_GeneveVariant_DecodesToTheSameFlows()
+    {
+        // The lab's re-encapsulation script turns VNI 5002 into Geneve with two options; every flow must be the
+        // same, with vn_type geneve instead of vxlan for that tenant.
+        string geneve = Path.Combine(Path.GetTempPath(), $"flowengine-geneve-{Guid.NewGuid():N}.pcapng");
+        try
+        {
+            var psi = new System.Diagnostics.ProcessStartInfo("python3") { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
+            foreach (string arg in new[] { Path.Combine(Repository.Root(), "benchmarks", "lab", "geneve.py"), "--vni", "5002", Data("lab-small.pcapng"), geneve })
+            {
+                psi.ArgumentList.Add(arg);
+            }
+
+            using (var p = System.Diagnostics.Process.Start(psi)!)
+            {
+                string output = p.StandardOutput.ReadToEnd() + p.StandardError.ReadToEnd();
+                Assert.True(p.WaitForExit(60_000), "geneve.py took over 60 s");
+                Assert.True(p.ExitCode == 0, output);
+            }
+
+            List<FlowRecord> Flows(string path)
+            {
+                var records = new List<FlowRecord>();
+                using CaptureFileReader reader = CaptureFile.Open(path);
+                using var pipeline = new FlowPipeline(FlowSink.ToList(records));
+                pipeline.Run(reader);
+                return records;
+            }
+
+            static string Key(FlowRecord r) =>
+                $"{r.VnId} {r.Protocol} {r.SourceAddress.ToString(r.IpVersion)}:{r.SourcePort} {r.DestinationAddress.ToString(r.IpVersion)}:{r.DestinationPort} {r.FirstNs} {r.ForwardPackets}/{r.ForwardBytes} {r.ReversePackets}/{r.ReverseBytes}";
+
+            List<FlowRecord> vxlan = Flows(Data("lab-small.pcapng")), reencapsulated = Flows(geneve);
+            Assert.Equal(vxlan.Select(Key).Order(), reencapsulated.Select(Key).Order());
+            Assert.Contains(reencapsulated, r => r.VnKind == VirtualNetworkKind.Geneve && r.VnId == 5002);
+            Assert.DoesNotContain(reencapsulated, r => r.VnKind == VirtualNetworkKind.Vxlan && r.VnId == 5002);
+            Assert.Equal(
+                vxlan.Count(r => r.VnKind == VirtualNetworkKind.Vxlan && r.VnId == 5002),
+                reencapsulated.Count(r => r.VnKind == VirtualNetworkKind.Geneve && r.VnId == 5002));
+        }
+        finally
+        {
+            File.Delete(geneve);
+        }
+    }
 }
