@@ -58,6 +58,8 @@ public class InlineForwarderTests(EalFixture fixture)
         var table = new MitigationTable();
         using (var run = new ForwarderRun(fixture, lab, table, records))
         {
+            // The oracle: tcpdump on A's own interface sees what A sent and what the engine delivered to it.
+            using var tcpdump = new TcpdumpCapture(lab.InterfaceA, lab.NamespaceA);
             Ping(lab, expectReplies: true);
 
             // A 200 kB download from B's http.server to A, through the engine.
@@ -79,16 +81,30 @@ public class InlineForwarderTests(EalFixture fixture)
             }
 
             Assert.True(output.EndsWith(" 200000", StringComparison.Ordinal), $"the download through the engine failed: {output}");
+            Thread.Sleep(300);
             run.Stop();
+            (_, long tcpdumpDrops) = tcpdump.Stop();
+            Assert.Equal(0, tcpdumpDrops);
             Assert.Equal(0, run.Forwarder.Dropped);
+            Assert.Equal(0, run.Forwarder.NotSent);
             Assert.Equal(0, table.Dropped);
             Assert.True(run.Forwarder.Forwarded > 150, $"{run.Forwarder.Forwarded} frames forwarded");
 
             long[] sizes = output.Split(' ').Select(s => long.Parse(s, CultureInfo.InvariantCulture)).ToArray();
             FlowRecord http = Assert.Single(records, r => r.Protocol == 6 && r.DestinationPort == 8080 && r.ForwardPayloadBytes > 0);
             Assert.Equal(lab.AddressA, http.SourceAddress.ToString(4));
-            Assert.True(http.ForwardPayloadBytes >= (ulong)sizes[0] && http.ReversePayloadBytes >= (ulong)(sizes[1] + sizes[2]), $"flow payload {http.ForwardPayloadBytes}/{http.ReversePayloadBytes}, curl {sizes[0]}/{sizes[1] + sizes[2]}");
+            // Without retransmissions (tshark's analysis of A's capture) the payload is exactly what curl exchanged.
+            TsharkCount t = TsharkCount.Of(tcpdump.Path, lab.AddressA, lab.AddressB, 8080);
+            string where = $"flow payload {http.ForwardPayloadBytes}/{http.ReversePayloadBytes}, curl {sizes[0]}/{sizes[1] + sizes[2]}, tshark {t.ForwardPayload}/{t.ReversePayload} with {t.Retransmissions} retransmissions";
+            Assert.True(http.ForwardPayloadBytes >= (ulong)sizes[0] && http.ReversePayloadBytes >= (ulong)(sizes[1] + sizes[2]), where);
+            Assert.True(t.Retransmissions != 0 || (http.ForwardPayloadBytes == (ulong)sizes[0] && http.ReversePayloadBytes == (ulong)(sizes[1] + sizes[2])), where);
             Assert.Contains(records, r => r.Protocol == 1 && r.ForwardPackets >= 3 && r.ReversePackets >= 3);
+
+            // Every flow the engine accounted equals the file reader's flow over A's capture, packet for packet and
+            // byte for byte (the connection attempts to a server not yet listening included). Not FirstPackets: it
+            // interleaves the two directions, and the engine (two ports, one burst each in turn) sees B's data
+            // before A's ACK that A sent before that data reached it; each direction's order is the same.
+            FlowAssert.Equal(FlowAssert.FromFile(tcpdump.Path), records, "engine vs tcpdump on A's interface", [.. LiveCapture.TimeFields, nameof(FlowRecord.FirstPackets)]);
         }
 
         Assert.Equal(fixture.Pool.Capacity, fixture.Pool.AvailableCount);
