@@ -20,8 +20,8 @@ public class DpdkAfPacketTests(EalFixture fixture)
         Assert.True(port.LinkStatus.IsUp);
         using (DpdkPacketSource source = port.CreateSource(0))
         {
-            (var flows, long request, long response) = LiveCapture.Download(lab, source);
-            LiveCapture.AssertDownloadFlow(lab, flows, request, response);
+            LiveDownload live = LiveCapture.Download(lab, source);
+            LiveCapture.AssertDownloadFlow(lab, live);
         }
 
         Assert.Equal(fixture.Pool.Capacity, fixture.Pool.AvailableCount);

@@ -14,7 +14,9 @@ internal sealed class VethLab : IDisposable
     private static int s_instances;
     private readonly Process? _server;
 
-    public VethLab(int fileBytes)
+    /// <param name="fileBytes">Size of the served file.</param>
+    /// <param name="peerRate">A tc rate (e.g. "80mbit") that paces what the namespace sends (tbf on its veth end); null for none.</param>
+    public VethLab(int fileBytes, string? peerRate = null)
     {
         int n = Interlocked.Increment(ref s_instances);
         int id = (Environment.ProcessId % 1000) * 10 + n;
@@ -44,6 +46,11 @@ internal sealed class VethLab : IDisposable
             Ip("link", "set", HostInterface, "up");
             InNs("ip", "link", "set", PeerInterface, "up");
             InNs("ip", "link", "set", "lo", "up");
+            if (peerRate is not null)
+            {
+                InNs("tc", "qdisc", "add", "dev", PeerInterface, "root", "tbf", "rate", peerRate, "burst", "16kb", "latency", "500ms");
+            }
+
             var info = new ProcessStartInfo("ip") { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
             foreach (string a in new[] { "netns", "exec", Namespace, "python3", "-m", "http.server", "8080", "--bind", PeerAddress, "--directory", Directory })
             {
@@ -81,12 +88,19 @@ internal sealed class VethLab : IDisposable
     public string Url => $"http://{PeerAddress}:8080/file.bin";
 
     /// <summary>Starts curl for the file; its output is "request-bytes header-bytes body-bytes".</summary>
-    public Process StartCurl()
+    /// <param name="limitRate">curl's --limit-rate (e.g. "4M"): paces the server through TCP flow control; null for none.</param>
+    public Process StartCurl(string? limitRate = null)
     {
         var info = new ProcessStartInfo("curl") { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
         foreach (string a in new[] { "-s", "-S", "--max-time", "20", "-o", "/dev/null", "-w", "%{size_request} %{size_header} %{size_download}", Url })
         {
             info.ArgumentList.Add(a);
+        }
+
+        if (limitRate is not null)
+        {
+            info.ArgumentList.Add("--limit-rate");
+            info.ArgumentList.Add(limitRate);
         }
 
         return Process.Start(info) ?? throw new InvalidOperationException("curl did not start");

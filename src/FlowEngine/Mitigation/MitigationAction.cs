@@ -1,0 +1,13 @@
+// Copyright (c) FlowEngine contributors. Licensed under the MIT License.
+
+namespace FlowEngine.Mitigation;
+
+/// <summary>What a mitigation rule does to the packets it matches.</summary>
+public enum MitigationAction : byte
+{
+    /// <summary>Drop every matching packet.</summary>
+    Drop = 1,
+
+    /// <summary>Forward matching packets up to a rate (token bucket), drop the rest.</summary>
+    RateLimit = 2,
+}
