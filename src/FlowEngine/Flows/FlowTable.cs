@@ -274,7 +274,16 @@ public sealed class FlowTable : IDisposable
         }
 
         ref FlowState s = ref _states[slot];
+        bool endedBefore = key.Protocol == 6 && IsTcpEnded(ref s);
         Account(ref s, in packet, sourceIsA == s.OriginatorIsA, ts);
+        if (key.Protocol == 6 && !endedBefore && IsTcpEnded(ref s))
+        {
+            // The connection just ended (FIN both ways, or a RST): its deadline shrinks from the idle timeout to
+            // the close linger, so it moves to an earlier bucket (the wheel only ever extends deadlines lazily).
+            Unschedule(slot);
+            Schedule(slot, ts + _lingerNs);
+        }
+
         _statistics.Packets++;
     }
 

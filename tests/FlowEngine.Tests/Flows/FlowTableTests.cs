@@ -254,4 +254,24 @@ public class FlowTableTests
                 $"record {i} differs");
         }
     }
+
+    [Fact]
+    public void Advance_ClosedTcpFlow_EndsAfterLingerNotIdleTimeout()
+    {
+        var (table, records) = NewTable(new FlowTableOptions { MaxFlows = 64, TcpCloseLinger = TimeSpan.FromSeconds(5) });
+        long t = 1000 * Second;
+        table.Update(Packet(Frames.VxlanTcp(9, "10.0.0.1", "10.0.0.2", 5000, 80, 0x02), t));
+        table.Update(Packet(Frames.VxlanTcp(9, "10.0.0.2", "10.0.0.1", 80, 5000, 0x12), t + 1000));
+        table.Update(Packet(Frames.VxlanTcp(9, "10.0.0.1", "10.0.0.2", 5000, 80, 0x11), t + 2000));
+        table.Update(Packet(Frames.VxlanTcp(9, "10.0.0.2", "10.0.0.1", 80, 5000, 0x11), t + 3000));
+        byte[] rst = Frames.VxlanTcp(9, "10.0.0.3", "10.0.0.2", 5001, 80, 0x04);
+        table.Update(Packet(rst, t + 4000));
+        table.Advance(t + (4 * Second));
+        Assert.Empty(records);
+        table.Advance(t + (7 * Second));
+        Assert.Equal(2, records.Count);
+        Assert.All(records, r => Assert.Equal(FlowEndReason.TcpEnd, r.EndReason));
+        Assert.Contains(records, r => r.State == ConnectionState.SF);
+        Assert.Equal(0, table.Count);
+    }
 }
