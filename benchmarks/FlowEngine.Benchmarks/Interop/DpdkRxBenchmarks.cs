@@ -48,6 +48,20 @@ public class DpdkRxBenchmarks : IDisposable
     [GlobalSetup]
     public void Setup()
     {
+        // BenchmarkDotNet does not run the cleanup after a failed setup: release EAL and its run directory here.
+        try
+        {
+            SetupCore();
+        }
+        catch
+        {
+            Dispose();
+            throw;
+        }
+    }
+
+    private void SetupCore()
+    {
         _prefix = "fe-bench-" + Environment.ProcessId;
         _eal = DpdkEal.Initialize(["--no-huge", "--no-pci", "--no-shconf", "--file-prefix=" + _prefix, "--no-telemetry", "-l", "0", "-m", "256", "--log-level=*:warning"]);
         if (LcoreCache)

@@ -15,6 +15,10 @@ public sealed class AfPacketOptions
     public int FrameSizeBytes { get; set; } = 2048;
 
     /// <summary>Milliseconds after which the kernel hands over a block that is not full. Default: 10.</summary>
+    /// <remarks>
+    /// At low rates every block is retired by this timeout with only a few frames in it, so the ring absorbs a
+    /// reader stall of about <see cref="BlockCount"/> x this timeout, whatever its size in bytes.
+    /// </remarks>
     public int BlockTimeoutMs { get; set; } = 10;
 
     /// <summary>Longest wait in <see cref="AfPacketSource.ReadBatch"/> when no block is ready. Default: 100.</summary>
