@@ -19,31 +19,8 @@ internal static class TestPaths
     public static string NewTempPath(string extension) =>
         Path.Combine(TempDirectory, $"t{Interlocked.Increment(ref s_counter)}{extension}");
 
-    /// <summary>
-    /// The shared corpus: the first <c>shared/corpora</c> found walking up from the test binaries, or
-    /// <c>FLOWENGINE_CORPORA</c>.
-    /// </summary>
-    public static string CorporaDirectory()
-    {
-        string? fromEnvironment = Environment.GetEnvironmentVariable("FLOWENGINE_CORPORA");
-        if (!string.IsNullOrEmpty(fromEnvironment))
-        {
-            Assert.True(File.Exists(Path.Combine(fromEnvironment, "MANIFEST.tsv")), $"FLOWENGINE_CORPORA={fromEnvironment} has no MANIFEST.tsv");
-            return fromEnvironment;
-        }
-
-        for (DirectoryInfo? dir = new(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            string candidate = Path.Combine(dir.FullName, "shared", "corpora");
-            if (File.Exists(Path.Combine(candidate, "MANIFEST.tsv")))
-            {
-                return candidate;
-            }
-        }
-
-        Assert.Fail($"shared/corpora/MANIFEST.tsv not found in any parent of {AppContext.BaseDirectory}; clone the corpora beside the repository or set FLOWENGINE_CORPORA");
-        return string.Empty;
-    }
+    /// <summary>The shared corpus (see <see cref="FlowEngine.Tests.Shared.Corpora"/>).</summary>
+    public static string CorporaDirectory() => FlowEngine.Tests.Shared.Corpora.Directory();
 
     /// <summary>samples/data/default.pcapng of the repository.</summary>
     public static string DefaultCapture()

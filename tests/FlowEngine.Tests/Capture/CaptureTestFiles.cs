@@ -82,31 +82,8 @@ internal static class CaptureTestFiles
         }
     }
 
-    /// <summary>
-    /// The shared corpus: the first <c>shared/corpora</c> found walking up from the test binaries (the repository's
-    /// parent holds <c>shared/</c> in CI), or <c>FLOWENGINE_CORPORA</c>.
-    /// </summary>
-    public static string CorporaDirectory()
-    {
-        string? fromEnvironment = Environment.GetEnvironmentVariable("FLOWENGINE_CORPORA");
-        if (!string.IsNullOrEmpty(fromEnvironment))
-        {
-            Assert.True(File.Exists(Path.Combine(fromEnvironment, "MANIFEST.tsv")), $"FLOWENGINE_CORPORA={fromEnvironment} has no MANIFEST.tsv");
-            return fromEnvironment;
-        }
-
-        for (DirectoryInfo? dir = new(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            string candidate = Path.Combine(dir.FullName, "shared", "corpora");
-            if (File.Exists(Path.Combine(candidate, "MANIFEST.tsv")))
-            {
-                return candidate;
-            }
-        }
-
-        Assert.Fail($"shared/corpora/MANIFEST.tsv not found in any parent of {AppContext.BaseDirectory}; clone the corpora beside the repository (X/main, X/shared/corpora) or set FLOWENGINE_CORPORA");
-        return string.Empty;
-    }
+    /// <summary>The shared corpus (see <see cref="Shared.Corpora"/>).</summary>
+    public static string CorporaDirectory() => Shared.Corpora.Directory();
 
     /// <summary>Rows of MANIFEST.tsv with kind == capture: path (absolute), file type, link type name, packet count.</summary>
     public static List<(string Path, string FileType, string LinkType, int Packets)> CorpusCaptures()
