@@ -41,7 +41,7 @@ internal static class FlowAssert
     {
         List<FlowRecord> e = Sorted(expected);
         List<FlowRecord> a = Sorted(actual);
-        Assert.True(e.Count == a.Count, $"{what}: {e.Count} flows expected, {a.Count} read");
+        Assert.True(e.Count == a.Count, $"{what}: {e.Count} flows expected, {a.Count} read; expected [{string.Join("; ", e.Select(f => Describe(f)))}], read [{string.Join("; ", a.Select(f => Describe(f)))}]");
         for (int i = 0; i < e.Count; i++)
         {
             foreach (FieldInfo field in s_fields)
