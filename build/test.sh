@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 need=()
-for pkg in tshark tcpdump iputils-ping pkg-config libdpdk-dev iproute2 dnsutils nmap hping3 iperf3 nfdump dnsmasq-base nftables ethtool curl; do
+for pkg in python3 jq make gcc tshark tcpdump iputils-ping pkg-config libdpdk-dev iproute2 dnsutils nmap hping3 iperf3 nfdump dnsmasq-base nftables ethtool curl; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || need+=("$pkg")
 done
 if ((${#need[@]})); then
