@@ -90,14 +90,13 @@ public sealed class FlowPipeline : IDisposable
             for (int i = offset; i < end; i++)
             {
                 ref DecodedPacket packet = ref _decoded[decoded];
-                packet.TimestampNs = batch.GetTimestampNs(i);
-                packet.WireLength = batch.GetWireLength(i);
+                ReadOnlySpan<byte> frame = batch.GetFrame(i, out packet.TimestampNs, out packet.WireLength, out LinkType linkType);
                 if (packet.TimestampNs > last)
                 {
                     last = packet.TimestampNs;
                 }
 
-                if (_decoder.Decode(batch.GetFrame(i), batch.GetLinkType(i), ref packet))
+                if (_decoder.Decode(frame, linkType, ref packet))
                 {
                     decoded++;
                 }
@@ -112,10 +111,7 @@ public sealed class FlowPipeline : IDisposable
             _statistics.PacketsDecoded += accounted;
 
             // Later fragments whose first fragment was not seen: no ports, no flow.
-            for (int i = accounted; i < decoded; i++)
-            {
-                _statistics.CountRejected(RejectReason.NonFirstFragment);
-            }
+            _statistics.CountRejected(RejectReason.NonFirstFragment, decoded - accounted);
 
             offset = end;
         }

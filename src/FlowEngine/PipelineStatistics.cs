@@ -43,5 +43,5 @@ public sealed class PipelineStatistics
         return list;
     }
 
-    internal void CountRejected(RejectReason reason) => _rejected[(int)reason]++;
+    internal void CountRejected(RejectReason reason, long count = 1) => _rejected[(int)reason] += count;
 }

@@ -46,12 +46,18 @@ public sealed unsafe class PacketBatch
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public ReadOnlySpan<byte> GetFrame(int index)
     {
-        ref Entry e = ref _entries[index];
-        if ((uint)index >= (uint)Count)
-        {
-            ThrowIndex();
-        }
+        ref Entry e = ref GetEntry(index);
+        return new ReadOnlySpan<byte>((void*)e.Data, e.CapturedLength);
+    }
 
+    /// <summary>Frame <paramref name="index"/> with its metadata, in one bounds check (the pipeline's per-packet read).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal ReadOnlySpan<byte> GetFrame(int index, out long timestampNs, out int wireLength, out LinkType linkType)
+    {
+        ref Entry e = ref GetEntry(index);
+        timestampNs = e.TimestampNs;
+        wireLength = e.WireLength;
+        linkType = e.LinkType;
         return new ReadOnlySpan<byte>((void*)e.Data, e.CapturedLength);
     }
 
@@ -135,7 +141,8 @@ public sealed unsafe class PacketBatch
             ThrowIndex();
         }
 
-        return ref _entries[index];
+        // Count never exceeds the array's length, so the check above covers the array's own.
+        return ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_entries), index);
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]

@@ -274,9 +274,12 @@ public sealed class FlowTable : IDisposable
         }
 
         ref FlowState s = ref _states[slot];
-        bool endedBefore = key.Protocol == 6 && IsTcpEnded(ref s);
+
+        // Only a FIN or a RST can end a connection; other packets skip the before/after check.
+        bool mayEnd = key.Protocol == 6 && (packet.TcpFlags & (TcpFlags.Fin | TcpFlags.Rst)) != 0;
+        bool endedBefore = mayEnd && IsTcpEnded(ref s);
         Account(ref s, in packet, sourceIsA == s.OriginatorIsA, ts);
-        if (key.Protocol == 6 && !endedBefore && IsTcpEnded(ref s))
+        if (mayEnd && !endedBefore && IsTcpEnded(ref s))
         {
             // The connection just ended (FIN both ways, or a RST): its deadline shrinks from the idle timeout to
             // the close linger, so it moves to an earlier bucket (the wheel only ever extends deadlines lazily).
@@ -351,10 +354,9 @@ public sealed class FlowTable : IDisposable
     /// <summary>Emits every flow with <see cref="FlowEndReason.EndOfInput"/>, in deadline order, and empties the table.</summary>
     public void Flush()
     {
-        long second = _wheelSecond == long.MinValue ? 0 : _wheelSecond;
         for (int i = 0; i < WheelBuckets; i++)
         {
-            int sentinel = Capacity + (int)((second + i) & (WheelBuckets - 1));
+            int sentinel = SentinelFromNow(i);
             int slot = _next[sentinel];
             while (slot != sentinel)
             {
@@ -430,6 +432,11 @@ public sealed class FlowTable : IDisposable
         _next[slot] = sentinel;
         _prev[sentinel] = slot;
     }
+
+    // The sentinel of the wheel bucket <paramref name="ahead"/> seconds after the current one: walking ahead from 0
+    // visits flows in deadline order.
+    private int SentinelFromNow(int ahead)
+        => Capacity + (int)(((_wheelSecond == long.MinValue ? 0 : _wheelSecond) + ahead) & (WheelBuckets - 1));
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private void Unschedule(int slot)
@@ -581,10 +588,9 @@ public sealed class FlowTable : IDisposable
     [MethodImpl(MethodImplOptions.NoInlining)]
     private void EvictOldest()
     {
-        long second = _wheelSecond == long.MinValue ? 0 : _wheelSecond;
         for (int i = 0; i < WheelBuckets; i++)
         {
-            int sentinel = Capacity + (int)((second + i) & (WheelBuckets - 1));
+            int sentinel = SentinelFromNow(i);
             int slot = _next[sentinel];
             if (slot != sentinel)
             {

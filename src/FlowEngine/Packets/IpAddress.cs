@@ -87,22 +87,13 @@ public readonly struct IpAddress : IEquatable<IpAddress>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public int CompareTo(in IpAddress other)
     {
-        ulong a0 = BinaryPrimitives.ReverseEndianness(_w0), b0 = BinaryPrimitives.ReverseEndianness(other._w0);
-        if (!BitConverter.IsLittleEndian)
-        {
-            a0 = _w0;
-            b0 = other._w0;
-        }
-
-        if (a0 != b0)
-        {
-            return a0 < b0 ? -1 : 1;
-        }
-
-        ulong a1 = BitConverter.IsLittleEndian ? BinaryPrimitives.ReverseEndianness(_w1) : _w1;
-        ulong b1 = BitConverter.IsLittleEndian ? BinaryPrimitives.ReverseEndianness(other._w1) : other._w1;
-        return a1 == b1 ? 0 : a1 < b1 ? -1 : 1;
+        int c = BigEndian(_w0).CompareTo(BigEndian(other._w0));
+        return c != 0 ? c : BigEndian(_w1).CompareTo(BigEndian(other._w1));
     }
+
+    // The words hold network-order bytes: as numbers they compare in address order once read big-endian.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static ulong BigEndian(ulong word) => BitConverter.IsLittleEndian ? BinaryPrimitives.ReverseEndianness(word) : word;
 
     /// <inheritdoc/>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

@@ -382,6 +382,30 @@ public sealed class PacketDecoder
         }
     }
 
+    // Records an IP header. The first one is also the outer header; an inner one first forgets the transport
+    // fields the outer packet set (Decode cleared everything before the first).
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void EnterIpHeader(ref DecodedPacket p, byte version, int offset, int length, byte ttl, IpAddress source, IpAddress destination)
+    {
+        if (p.OuterIpVersion == 0)
+        {
+            p.OuterIpVersion = version;
+            p.OuterSource = source;
+            p.OuterDestination = destination;
+        }
+        else
+        {
+            ResetInnerPacket(ref p);
+        }
+
+        p.IpVersion = version;
+        p.IpOffset = offset;
+        p.IpLength = length;
+        p.Ttl = ttl;
+        p.Source = source;
+        p.Destination = destination;
+    }
+
     private static void ResetInnerPacket(ref DecodedPacket p)
     {
         p.Flags &= PacketFlags.HasGeneveOptions | PacketFlags.VxlanReservedBits;
@@ -448,20 +472,8 @@ public sealed class PacketDecoder
             return RejectReason.BadTotalLength;
         }
 
-        ResetInnerPacket(ref p);
-        p.IpVersion = 4;
-        p.IpOffset = off;
-        p.IpLength = totalLength;
-        p.Ttl = ip[8];
+        EnterIpHeader(ref p, 4, off, totalLength, ip[8], IpAddress.ReadV4(ip[12..]), IpAddress.ReadV4(ip[16..]));
         p.Protocol = ip[9];
-        p.Source = IpAddress.ReadV4(ip[12..]);
-        p.Destination = IpAddress.ReadV4(ip[16..]);
-        if (p.OuterIpVersion == 0)
-        {
-            p.OuterIpVersion = 4;
-            p.OuterSource = p.Source;
-            p.OuterDestination = p.Destination;
-        }
 
         ushort fragment = BinaryPrimitives.ReadUInt16BigEndian(ip[6..]);
         int fragmentOffset = (fragment & 0x1FFF) * 8;
@@ -517,19 +529,7 @@ public sealed class PacketDecoder
             return RejectReason.BadTotalLength;
         }
 
-        ResetInnerPacket(ref p);
-        p.IpVersion = 6;
-        p.IpOffset = off;
-        p.IpLength = totalLength;
-        p.Ttl = ip[7];
-        p.Source = IpAddress.ReadV6(ip[8..]);
-        p.Destination = IpAddress.ReadV6(ip[24..]);
-        if (p.OuterIpVersion == 0)
-        {
-            p.OuterIpVersion = 6;
-            p.OuterSource = p.Source;
-            p.OuterDestination = p.Destination;
-        }
+        EnterIpHeader(ref p, 6, off, totalLength, ip[7], IpAddress.ReadV6(ip[8..]), IpAddress.ReadV6(ip[24..]));
 
         if (ip.Length < totalLength)
         {
