@@ -1,5 +1,6 @@
 // Copyright (c) FlowEngine contributors. Licensed under the MIT License.
 
+using System.Diagnostics;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using FlowEngine.Packets;
@@ -124,7 +125,8 @@ public sealed unsafe class PacketBatch
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal void UnsafeAppend(nint data, int capturedLength, int wireLength, long timestampNs, LinkType linkType, int interfaceId)
     {
-        ref Entry e = ref _entries[Count++];
+        Debug.Assert(Count < _entries.Length, "UnsafeAppend on a full batch");
+        ref Entry e = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_entries), Count++);
         e.Data = data;
         e.CapturedLength = capturedLength;
         e.WireLength = wireLength < capturedLength ? capturedLength : wireLength;

@@ -14,16 +14,7 @@ public static unsafe class CpuAffinity
     /// <exception cref="Win32Exception">The kernel refused (the CPU is offline or outside the cgroup's set).</exception>
     public static void PinCurrentThread(int cpu)
     {
-        ArgumentOutOfRangeException.ThrowIfNegative(cpu);
-        ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(cpu, Libc.CpuSetBytes * 8);
-        byte* mask = stackalloc byte[Libc.CpuSetBytes];
-        new Span<byte>(mask, Libc.CpuSetBytes).Clear();
-        mask[cpu >> 3] = (byte)(1 << (cpu & 7));
-        if (Libc.SchedSetAffinity(0, Libc.CpuSetBytes, mask) != 0)
-        {
-            int errno = Marshal.GetLastPInvokeError();
-            throw new Win32Exception(errno, $"sched_setaffinity(CPU {cpu}) failed: {Marshal.GetPInvokeErrorMessage(errno)}");
-        }
+        SetCurrentThread([cpu]);
     }
 
     /// <summary>Restricts the calling thread to a set of CPUs.</summary>
@@ -31,8 +22,8 @@ public static unsafe class CpuAffinity
     public static void SetCurrentThread(IEnumerable<int> cpus)
     {
         ArgumentNullException.ThrowIfNull(cpus);
+        // stackalloc memory is zeroed here (no SkipLocalsInit), so the mask starts empty.
         byte* mask = stackalloc byte[Libc.CpuSetBytes];
-        new Span<byte>(mask, Libc.CpuSetBytes).Clear();
         foreach (int cpu in cpus)
         {
             ArgumentOutOfRangeException.ThrowIfNegative(cpu);
@@ -43,7 +34,7 @@ public static unsafe class CpuAffinity
         if (Libc.SchedSetAffinity(0, Libc.CpuSetBytes, mask) != 0)
         {
             int errno = Marshal.GetLastPInvokeError();
-            throw new Win32Exception(errno, $"sched_setaffinity failed: {Marshal.GetPInvokeErrorMessage(errno)}");
+            throw new Win32Exception(errno, $"sched_setaffinity(CPUs {string.Join(',', cpus)}) failed: {Marshal.GetPInvokeErrorMessage(errno)}");
         }
     }
 
