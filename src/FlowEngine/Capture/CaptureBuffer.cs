@@ -130,10 +130,12 @@ internal sealed unsafe class CaptureBuffer : IDisposable
         return EnsureSlow(count, batchEmpty);
     }
 
-    /// <summary>Advances <see cref="Position"/> by <paramref name="count"/> bytes, reading past the window if needed.</summary>
+    /// <summary>
+    /// Advances <see cref="Position"/> by <paramref name="count"/> bytes, reading past the window if needed.
+    /// Caller must ensure: no frame of the current batch points into the window.
+    /// </summary>
     /// <param name="count">Bytes to skip.</param>
-    /// <param name="batchEmpty">True when no frame of the current batch points into the window.</param>
-    public EnsureResult Skip(long count, bool batchEmpty)
+    public EnsureResult Skip(long count)
     {
         if (_length - Position >= count)
         {
@@ -141,17 +143,7 @@ internal sealed unsafe class CaptureBuffer : IDisposable
             return EnsureResult.Ok;
         }
 
-        if (_streamEnded)
-        {
-            return EnsureResult.EndOfData;
-        }
-
-        if (!batchEmpty)
-        {
-            return EnsureResult.EndBatch;
-        }
-
-        return SkipStream(count);
+        return _streamEnded ? EnsureResult.EndOfData : SkipStream(count);
     }
 
     /// <inheritdoc/>

@@ -171,7 +171,7 @@ internal sealed unsafe class PcapNgParser : CaptureParser
                 }
 
                 long start = input.AbsolutePosition;
-                if (input.Skip(length - 4, batchEmpty: true) != EnsureResult.Ok || input.Ensure(4, batchEmpty: true) != EnsureResult.Ok)
+                if (input.Skip(length - 4) != EnsureResult.Ok || input.Ensure(4, batchEmpty: true) != EnsureResult.Ok)
                 {
                     return Truncated(start, $"block of type 0x{type:x8}", length);
                 }

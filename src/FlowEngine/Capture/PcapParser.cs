@@ -43,9 +43,6 @@ internal sealed unsafe class PcapParser : CaptureParser
         LinkTypes.Add(_linkType);
     }
 
-    /// <summary>True when the file has nanosecond timestamps.</summary>
-    public bool IsNanosecond => _fractionToNs == 1;
-
     /// <inheritdoc/>
     public override ParseStatus Fill(PacketBatch batch)
     {

@@ -23,9 +23,6 @@ internal readonly struct TimestampScale
         _offsetNs = offsetNs;
     }
 
-    /// <summary>Microsecond units, no offset (pcapng's default).</summary>
-    public static TimestampScale Microseconds => new(1000, 1, -1, 0);
-
     /// <summary>
     /// Builds the scale for a pcapng if_tsresol value: bit 7 clear, 10^-value seconds; set, 2^-(value &amp; 0x7f).
     /// </summary>
@@ -61,7 +58,8 @@ internal readonly struct TimestampScale
         if (_shift < 0)
         {
             ulong high = Math.BigMul(ticks, _multiplier, out ulong low);
-            ns = high == 0 ? low / _divisor : ulong.MaxValue;
+            // Every power-of-ten resolution from seconds to nanoseconds has a divisor of 1: no 64-bit divide.
+            ns = high != 0 ? ulong.MaxValue : _divisor == 1 ? low : low / _divisor;
         }
         else
         {
