@@ -76,6 +76,8 @@ log() { printf '[lab %s %s] %s\n' "$P" "$(date +%H:%M:%S)" "$*" >&2; }
 
 cleanup() {
   local rc=$?
+  # A second INT/TERM (timeout signals the whole process group) must not cut the teardown short.
+  trap '' INT TERM HUP
   set +e
   for pid in "${bg_pids[@]}"; do kill "$pid" 2>/dev/null; done
   # Processes still inside our own namespaces (services, clients) were all started by this run.
