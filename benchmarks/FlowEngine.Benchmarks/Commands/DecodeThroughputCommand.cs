@@ -4,6 +4,7 @@ using System.Diagnostics;
 using System.Runtime;
 using FlowEngine.Benchmarks.Pipeline;
 using FlowEngine.Benchmarks.Synthetic;
+using FlowEngine.Capture;
 using FlowEngine.Flows;
 using FlowEngine.Packets;
 
@@ -17,9 +18,10 @@ public static class DecodeThroughputCommand
 {
     private const string Help =
         "usage: decode-throughput [--stage decode|flows] [--max-flows N] [--packets M] [--reps R] [--warmup W] [options]\n" +
-        "  --stage S        decode: decode only; flows: decode and update the flow table (default decode)\n" +
+        "  --stage S        decode: decode only; flows: the shipped FlowPipeline.ProcessBatch (default decode)\n" +
         "  --max-flows N    flow table size for --stage flows (default: 1.25 x --flows)\n" +
-        "  --compare        with --stage flows: alternate passes of per-packet Update (A) and UpdateBatch (B)\n" +
+        "  --compare        with --stage flows: alternate passes of decode + per-packet FlowTable.Update (A) and\n" +
+        "                   the shipped FlowPipeline.ProcessBatch (B)\n" +
         "  --packets M      frames in the in-memory capture (default 1M)\n" +
         "  --reps R         timed passes over the capture; the median is reported (default 7)\n" +
         "  --warmup W       untimed passes first, so the JIT reaches tier 1 (default 3)\n" + CommandArgs.ProfileHelp;
@@ -77,7 +79,6 @@ public static class DecodeThroughputCommand
         }
 
         var mpps = new double[reps];
-        var baseline = new double[reps];
         long allocated = GC.GetAllocatedBytesForCurrentThread();
         for (int r = 0; r < reps; r++)
         {
@@ -93,18 +94,17 @@ public static class DecodeThroughputCommand
         }
 
         allocated = GC.GetAllocatedBytesForCurrentThread() - allocated;
-        double[] sorted = (double[])mpps.Clone();
-        Array.Sort(sorted);
-        double median = reps % 2 == 1 ? sorted[reps / 2] : (sorted[(reps / 2) - 1] + sorted[reps / 2]) / 2;
-        Console.WriteLine($"passes (Mpps): {string.Join(' ', mpps.Select(m => m.ToString("F2", System.Globalization.CultureInfo.InvariantCulture)))}");
+        double median = Median(mpps);
+        Console.WriteLine($"passes (Mpps): {Format(mpps)}");
         Console.WriteLine(
             $"decode-only, 1 thread: median {median:F2} Mpps ({1000 / median:F1} ns/packet, {median * 1e6 * wireBytes / capture.Count * 8 / 1e9:F2} Gbit/s of wire bytes), " +
-            $"min {sorted[0]:F2}, max {sorted[^1]:F2}, rejected {rejected}, allocated {allocated} B in {reps} passes");
+            $"min {mpps.Min():F2}, max {mpps.Max():F2}, rejected {rejected}, allocated {allocated} B in {reps} passes");
         return rejected == 0 ? 0 : 1;
     }
 
     private static int RunFlows(TrafficProfile profile, int packets, int reps, int warmup, int maxFlows, bool compare)
     {
+        ArgumentOutOfRangeException.ThrowIfLessThan(reps, 1);
         var sw = Stopwatch.StartNew();
         SyntheticCapture capture = SyntheticTraffic.Generate(profile, packets);
         Console.WriteLine(
@@ -112,6 +112,8 @@ public static class DecodeThroughputCommand
             $"{profile.Encapsulation}, seed {profile.Seed}, generated in {sw.Elapsed.TotalSeconds:F2} s");
         var decoder = new PacketDecoder();
         var sink = new CountingSink();
+        var options = new FlowPipelineOptions { Flows = new FlowTableOptions { MaxFlows = maxFlows } };
+        var batch = new PacketBatch(options.BatchSize);
         var mpps = new double[reps];
         var baseline = new double[reps];
         long allocated = 0;
@@ -122,24 +124,41 @@ public static class DecodeThroughputCommand
         {
             bool perPacket = compare && (pass & 1) == 0;
             int r = compare ? (pass >= 0 ? pass / 2 : -1) : pass;
+
             // A fresh table per pass, so every pass sees the same flow creations.
-            var table = new FlowTable(new FlowTableOptions { MaxFlows = maxFlows }, sink);
+            using var pipeline = new FlowPipeline(sink, options);
+            FlowTable table = pipeline.Table;
             bytesPerFlow = table.BytesPerFlow;
             sink.Reset();
-            var stage = new FlowTableStage(table, perPacket);
+            long unaccounted;
             long before = GC.GetAllocatedBytesForCurrentThread();
             long start = Stopwatch.GetTimestamp();
-            long rejected = PacketPipeline.Run(capture, decoder, ref stage);
-            stage.Complete();
+            if (perPacket)
+            {
+                var stage = new PerPacketFlowStage(table);
+                unaccounted = PacketPipeline.Run(capture, decoder, ref stage);
+                stage.Complete();
+                unaccounted += stage.Unaccounted;
+            }
+            else
+            {
+                PacketPipeline.Run(capture, pipeline, batch);
+                PipelineStatistics stats = pipeline.Statistics;
+                unaccounted = stats.PacketsRead - stats.PacketsDecoded;
+                if (stats.PacketsRead != capture.Count)
+                {
+                    throw new InvalidOperationException($"pipeline read {stats.PacketsRead} of {capture.Count} frames");
+                }
+            }
+
             double seconds = Stopwatch.GetElapsedTime(start).TotalSeconds;
             long after = GC.GetAllocatedBytesForCurrentThread();
             peakFlows = Math.Max(peakFlows, table.Count);
             hugePages = table.UsesHugePages;
-            table.Flush();
-            table.Dispose();
-            if (rejected != 0 || sink.Packets != (ulong)(capture.Count - stage.Unaccounted))
+            pipeline.Flush();
+            if (unaccounted != 0 || sink.Packets != (ulong)capture.Count)
             {
-                throw new InvalidOperationException($"pass lost packets: {rejected} rejected, {sink.Packets} of {capture.Count} in records");
+                throw new InvalidOperationException($"pass lost packets: {unaccounted} not accounted, {sink.Packets} of {capture.Count} in records");
             }
 
             if (r >= 0)
@@ -149,23 +168,30 @@ public static class DecodeThroughputCommand
             }
         }
 
-        double[] sorted = (double[])mpps.Clone();
-        Array.Sort(sorted);
-        double median = reps % 2 == 1 ? sorted[reps / 2] : (sorted[(reps / 2) - 1] + sorted[reps / 2]) / 2;
-        Console.WriteLine($"passes (Mpps): {string.Join(' ', mpps.Select(m => m.ToString("F2", System.Globalization.CultureInfo.InvariantCulture)))}");
+        double median = Median(mpps);
+        Console.WriteLine($"passes (Mpps): {Format(mpps)}");
         if (compare)
         {
-            double[] a = (double[])baseline.Clone();
-            Array.Sort(a);
-            double medianA = reps % 2 == 1 ? a[reps / 2] : (a[(reps / 2) - 1] + a[reps / 2]) / 2;
-            Console.WriteLine($"A per-packet Update (Mpps): {string.Join(' ', baseline.Select(m => m.ToString("F2", System.Globalization.CultureInfo.InvariantCulture)))}");
-            Console.WriteLine($"A per-packet median {medianA:F2} Mpps, B UpdateBatch median {median:F2} Mpps, B/A = {median / medianA:F2}");
+            double medianA = Median(baseline);
+            Console.WriteLine($"A decode + per-packet FlowTable.Update (Mpps): {Format(baseline)}");
+            Console.WriteLine($"A per-packet median {medianA:F2} Mpps, B FlowPipeline.ProcessBatch median {median:F2} Mpps, B/A = {median / medianA:F2}");
         }
 
         Console.WriteLine(
-            $"decode + flow table (UpdateBatch), 1 thread: median {median:F2} Mpps ({1000 / median:F1} ns/packet), min {sorted[0]:F2}, max {sorted[^1]:F2}; " +
-            $"{peakFlows} concurrent flows at the end of a pass, table {bytesPerFlow:F0} B per flow of capacity (max flows {maxFlows}), huge pages {hugePages}, " +
-            $"allocated {allocated} B in {reps} timed passes (outside table construction)");
+            $"FlowPipeline.ProcessBatch (decode + UpdateBatch + Advance), 1 thread: median {median:F2} Mpps ({1000 / median:F1} ns/packet), " +
+            $"min {mpps.Min():F2}, max {mpps.Max():F2}; {peakFlows} concurrent flows at the end of a pass, table {bytesPerFlow:F0} B per flow " +
+            $"of capacity (max flows {maxFlows}), huge pages {hugePages}, allocated {allocated} B in {reps} timed passes (outside table construction)");
         return 0;
     }
+
+    private static double Median(double[] values)
+    {
+        double[] sorted = (double[])values.Clone();
+        Array.Sort(sorted);
+        int n = sorted.Length;
+        return n % 2 == 1 ? sorted[n / 2] : (sorted[(n / 2) - 1] + sorted[n / 2]) / 2;
+    }
+
+    private static string Format(double[] values)
+        => string.Join(' ', values.Select(m => m.ToString("F2", System.Globalization.CultureInfo.InvariantCulture)));
 }

@@ -1,6 +1,7 @@
 // Copyright (c) FlowEngine contributors. Licensed under the MIT License.
 
 using FlowEngine.Benchmarks.Synthetic;
+using FlowEngine.Capture;
 using FlowEngine.Packets;
 
 namespace FlowEngine.Benchmarks.Pipeline;
@@ -44,5 +45,38 @@ public static class PacketPipeline
         }
 
         return rejected;
+    }
+
+    /// <summary>
+    /// Runs the shipped pipeline over the capture: its frames go into <paramref name="batch"/> without a copy (as a
+    /// memory-mapped capture file's do) and each full batch goes through <see cref="FlowPipeline.ProcessBatch"/>.
+    /// </summary>
+    /// <param name="capture">Frames.</param>
+    /// <param name="pipeline">The pipeline; flushed by the caller.</param>
+    /// <param name="batch">A reusable batch of the pipeline's batch size.</param>
+    public static unsafe void Run(SyntheticCapture capture, FlowPipeline pipeline, PacketBatch batch)
+    {
+        int[] offsets = capture.Offsets;
+        int[] lengths = capture.Lengths;
+        int[] wireLengths = capture.WireLengths;
+        long[] timestamps = capture.TimestampsNs;
+        int count = capture.Count;
+        LinkType linkType = capture.LinkType;
+        fixed (byte* data = capture.Data)
+        {
+            batch.Clear();
+            for (int i = 0; i < count; i++)
+            {
+                batch.UnsafeAppend((nint)(data + offsets[i]), lengths[i], wireLengths[i], timestamps[i], linkType, 0);
+                if (batch.IsFull)
+                {
+                    pipeline.ProcessBatch(batch);
+                    batch.Clear();
+                }
+            }
+
+            pipeline.ProcessBatch(batch);
+            batch.Clear();
+        }
     }
 }
