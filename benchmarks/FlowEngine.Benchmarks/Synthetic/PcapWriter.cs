@@ -13,31 +13,25 @@ namespace FlowEngine.Benchmarks.Synthetic;
 /// </remarks>
 public sealed class PcapWriter : IDisposable
 {
-    /// <summary>LINKTYPE_ETHERNET.</summary>
-    public const uint LinkTypeEthernet = 1;
-
+    private const uint LinkTypeEthernet = 1;
+    private const int SnapLength = 262144;
     private const uint MagicMicroseconds = 0xA1B2C3D4;
     private readonly Stream _stream;
-    private readonly bool _ownsStream;
     private readonly byte[] _recordHeader = new byte[16];
 
-    /// <summary>Starts a capture on <paramref name="stream"/> and writes the global header.</summary>
+    /// <summary>Starts an Ethernet capture on <paramref name="stream"/> (owned by the writer) and writes the global header.</summary>
     /// <param name="stream">Destination.</param>
-    /// <param name="snapLength">Snap length recorded in the header.</param>
-    /// <param name="linkType">Link type recorded in the header.</param>
-    /// <param name="ownsStream">Dispose the stream with the writer.</param>
-    public PcapWriter(Stream stream, int snapLength = 262144, uint linkType = LinkTypeEthernet, bool ownsStream = true)
+    public PcapWriter(Stream stream)
     {
         _stream = stream;
-        _ownsStream = ownsStream;
         Span<byte> h = stackalloc byte[24];
         BinaryPrimitives.WriteUInt32LittleEndian(h, MagicMicroseconds);
         BinaryPrimitives.WriteUInt16LittleEndian(h[4..], 2);
         BinaryPrimitives.WriteUInt16LittleEndian(h[6..], 4);
         BinaryPrimitives.WriteInt32LittleEndian(h[8..], 0);
         BinaryPrimitives.WriteUInt32LittleEndian(h[12..], 0);
-        BinaryPrimitives.WriteInt32LittleEndian(h[16..], snapLength);
-        BinaryPrimitives.WriteUInt32LittleEndian(h[20..], linkType);
+        BinaryPrimitives.WriteInt32LittleEndian(h[16..], SnapLength);
+        BinaryPrimitives.WriteUInt32LittleEndian(h[20..], LinkTypeEthernet);
         _stream.Write(h);
     }
 
@@ -46,9 +40,6 @@ public sealed class PcapWriter : IDisposable
     /// <returns>The writer.</returns>
     public static PcapWriter Create(string path) =>
         new(new FileStream(path, FileMode.Create, FileAccess.Write, FileShare.Read, 1 << 20));
-
-    /// <summary>Packets written.</summary>
-    public long Count { get; private set; }
 
     /// <summary>Appends one packet record.</summary>
     /// <param name="frame">Captured bytes.</param>
@@ -63,7 +54,6 @@ public sealed class PcapWriter : IDisposable
         BinaryPrimitives.WriteInt32LittleEndian(_recordHeader.AsSpan(12), Math.Max(wireLength, frame.Length));
         _stream.Write(_recordHeader);
         _stream.Write(frame);
-        Count++;
     }
 
     /// <summary>Writes every frame of <paramref name="capture"/>.</summary>
@@ -80,9 +70,6 @@ public sealed class PcapWriter : IDisposable
     public void Dispose()
     {
         _stream.Flush();
-        if (_ownsStream)
-        {
-            _stream.Dispose();
-        }
+        _stream.Dispose();
     }
 }

@@ -33,17 +33,9 @@ public sealed class ZipfSampler
         _cdf[n - 1] = 1.0;
     }
 
-    /// <summary>Number of ranks.</summary>
-    public int Count => _cdf.Length;
-
-    /// <summary>Probability of rank <paramref name="rank"/>.</summary>
-    /// <param name="rank">0 to Count - 1.</param>
-    /// <returns>The probability.</returns>
-    public double Probability(int rank) => rank == 0 ? _cdf[0] : _cdf[rank] - _cdf[rank - 1];
-
     /// <summary>Draws one rank.</summary>
     /// <param name="rng">Random source.</param>
-    /// <returns>A rank in [0, Count).</returns>
+    /// <returns>A rank in [0, n).</returns>
     public int Next(ref SplitMix64 rng)
     {
         double u = rng.NextDouble();

@@ -30,7 +30,7 @@ public sealed class CaptureFileReader : IPacketSource
         _input = input;
         _parser = parser;
         InterfaceLinkTypes = new ReadOnlyCollection<LinkType>(parser.LinkTypes);
-        if (parser is PcapNgParser pcapNg && pcapNg.ReadHeaderBlocks() != ParseStatus.More)
+        if (parser.Start() != ParseStatus.More)
         {
             // Damage (or the end) before the first packet: reported by the first ReadBatch.
             _ended = true;

@@ -47,6 +47,28 @@ internal abstract unsafe class CaptureParser
     /// <summary>Appends records to <paramref name="batch"/> until it is full, the window must move, or the capture ends.</summary>
     public abstract ParseStatus Fill(PacketBatch batch);
 
+    /// <summary>
+    /// Reads what precedes the first packet (pcapng: the first section's header and interface blocks), so
+    /// <see cref="LinkTypes"/> is known when the reader opens; <see cref="ParseStatus.More"/> when packets may follow.
+    /// </summary>
+    public virtual ParseStatus Start() => ParseStatus.More;
+
+    /// <summary>
+    /// Why a record header could not be had: the batch must end first, the capture ended cleanly between records,
+    /// or it ends (or its stream failed) inside the header.
+    /// </summary>
+    protected ParseStatus StopAtHeader(EnsureResult result, string what, int headerLength)
+        => result == EnsureResult.EndBatch ? ParseStatus.More
+        : Input.Available == 0 && Input.StreamError is null ? ParseStatus.End
+        : Truncated(Input.AbsolutePosition, what, headerLength);
+
+    /// <summary>
+    /// Why a whole record could not be had: the batch must end first, or the capture ends inside it. Takes a constant
+    /// description: an interpolated one would be built on every batch end, not only on damage.
+    /// </summary>
+    protected ParseStatus StopInRecord(EnsureResult result, string what, long recordLength)
+        => result == EnsureResult.EndBatch ? ParseStatus.More : Truncated(Input.AbsolutePosition, what, recordLength);
+
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     protected uint ReadUInt32(byte* p)
     {

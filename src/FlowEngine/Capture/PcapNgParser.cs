@@ -64,7 +64,7 @@ internal sealed unsafe class PcapNgParser : CaptureParser
     public override ParseStatus Fill(PacketBatch batch) => Run(batch);
 
     /// <summary>Reads the blocks before the first packet block, so the first section's interfaces are known.</summary>
-    public ParseStatus ReadHeaderBlocks() => Run(null);
+    public override ParseStatus Start() => Run(null);
 
     private ParseStatus Run(PacketBatch? batch)
     {
@@ -75,9 +75,7 @@ internal sealed unsafe class PcapNgParser : CaptureParser
             EnsureResult result = input.Ensure(MinBlockLength, batchEmpty);
             if (result != EnsureResult.Ok)
             {
-                return result == EnsureResult.EndBatch ? ParseStatus.More
-                    : input.Available == 0 && input.StreamError is null ? ParseStatus.End
-                    : Truncated(input.AbsolutePosition, "block header", MinBlockLength);
+                return StopAtHeader(result, "block header", MinBlockLength);
             }
 
             byte* p = input.Current;
@@ -135,6 +133,7 @@ internal sealed unsafe class PcapNgParser : CaptureParser
                 result = input.Ensure(length, batchEmpty);
                 if (result != EnsureResult.Ok)
                 {
+                    // The message is built only on damage: a window move ends batches here in steady state.
                     return result == EnsureResult.EndBatch ? ParseStatus.More
                         : Truncated(input.AbsolutePosition, $"block of type 0x{type:x8}", length);
                 }

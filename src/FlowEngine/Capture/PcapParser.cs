@@ -52,9 +52,7 @@ internal sealed unsafe class PcapParser : CaptureParser
             EnsureResult result = input.Ensure(RecordHeaderLength, batch.Count == 0);
             if (result != EnsureResult.Ok)
             {
-                return result == EnsureResult.EndBatch ? ParseStatus.More
-                    : input.Available == 0 && input.StreamError is null ? ParseStatus.End
-                    : Truncated(input.AbsolutePosition, "record header", RecordHeaderLength);
+                return StopAtHeader(result, "record header", RecordHeaderLength);
             }
 
             byte* p = input.Current;
@@ -67,8 +65,7 @@ internal sealed unsafe class PcapParser : CaptureParser
             result = input.Ensure(RecordHeaderLength + capturedLength, batch.Count == 0);
             if (result != EnsureResult.Ok)
             {
-                return result == EnsureResult.EndBatch ? ParseStatus.More
-                    : Truncated(input.AbsolutePosition, "record", RecordHeaderLength + capturedLength);
+                return StopInRecord(result, "record", RecordHeaderLength + capturedLength);
             }
 
             p = input.Current;
