@@ -18,6 +18,10 @@ namespace FlowEngine;
 /// </example>
 public sealed class FlowPipeline : IDisposable
 {
+    // Frames ahead whose headers are prefetched while one is decoded: 4 measured 1.09-1.21x over none at 100k
+    // flows from DRAM (2 and 6-8 gained less); see docs/performance.md.
+    private const int HeaderPrefetchDistance = 4;
+
     private readonly PacketDecoder _decoder;
     private readonly FlowTable _table;
     private readonly PacketBatch _batch;
@@ -90,6 +94,8 @@ public sealed class FlowPipeline : IDisposable
             for (int i = offset; i < end; i++)
             {
                 ref DecodedPacket packet = ref _decoded[decoded];
+                batch.PrefetchHeaders(i + HeaderPrefetchDistance);
+
                 ReadOnlySpan<byte> frame = batch.GetFrame(i, out packet.TimestampNs, out packet.WireLength, out LinkType linkType);
                 if (packet.TimestampNs > last)
                 {

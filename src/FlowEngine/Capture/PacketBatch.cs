@@ -3,6 +3,7 @@
 using System.Diagnostics;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
+using FlowEngine.Flows.Internal;
 using FlowEngine.Packets;
 
 namespace FlowEngine.Capture;
@@ -60,6 +61,21 @@ public sealed unsafe class PacketBatch
         wireLength = e.WireLength;
         linkType = e.LinkType;
         return new ReadOnlySpan<byte>((void*)e.Data, e.CapturedLength);
+    }
+
+    /// <summary>
+    /// Hints the CPU to fetch the headers (first two cache lines) of frame <paramref name="index"/> when it exists, so
+    /// they arrive from DRAM while earlier frames are decoded.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal void PrefetchHeaders(int index)
+    {
+        if ((uint)index < (uint)Count)
+        {
+            byte* data = (byte*)Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_entries), index).Data;
+            Prefetch.Line(ref *data);
+            Prefetch.Line(ref data[64]);
+        }
     }
 
     /// <summary>Capture timestamp of frame <paramref name="index"/>, nanoseconds since the Unix epoch.</summary>

@@ -5,12 +5,12 @@ using System.Runtime.Intrinsics.X86;
 
 namespace FlowEngine.Flows.Internal;
 
-/// <summary>Software prefetch hints for the flow table's batch stages.</summary>
+/// <summary>Software prefetch hints for the batch stages: frame headers, flow table buckets and slots.</summary>
 internal static unsafe class Prefetch
 {
     /// <summary>Asks the CPU to bring the cache line holding <paramref name="location"/> into all cache levels.</summary>
     /// <remarks>
-    /// Invariant: callers pass elements of arrays allocated pinned (<c>GC.AllocateArray(pinned: true)</c>), so
+    /// Invariant: callers pass native memory or elements of arrays allocated pinned (<c>GC.AllocateArray(pinned: true)</c>), so
     /// the address cannot move between taking it and the hint; a prefetch never faults in any case.
     /// Without SSE (Arm) this is a no-op: .NET has no portable prefetch instruction.
     /// </remarks>
