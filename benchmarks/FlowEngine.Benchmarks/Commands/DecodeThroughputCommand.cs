@@ -20,8 +20,10 @@ public static class DecodeThroughputCommand
         "usage: decode-throughput [--stage decode|flows] [--max-flows N] [--packets M] [--reps R] [--warmup W] [options]\n" +
         "  --stage S        decode: decode only; flows: the shipped FlowPipeline.ProcessBatch (default decode)\n" +
         "  --max-flows N    flow table size for --stage flows (default: 1.25 x --flows)\n" +
-        "  --compare        with --stage flows: alternate passes of decode + per-packet FlowTable.Update (A) and\n" +
-        "                   the shipped FlowPipeline.ProcessBatch (B)\n" +
+        "  --compare C      with --stage flows, alternate passes of A and B in one process (B is always the shipped\n" +
+        "                   FlowPipeline.ProcessBatch over frames in 2 MiB pages); A is, for C =\n" +
+        "                     update: decode + per-packet FlowTable.Update (no batch stages, no prefetch)\n" +
+        "                     pages:  FlowPipeline.ProcessBatch over a copy of the frames in ordinary 4 KiB pages\n" +
         "  --packets M      frames in the in-memory capture (default 1M)\n" +
         "  --reps R         timed passes over the capture; the median is reported (default 7)\n" +
         "  --warmup W       untimed passes first, so the JIT reaches tier 1 (default 3)\n" + CommandArgs.ProfileHelp;
@@ -44,8 +46,13 @@ public static class DecodeThroughputCommand
         string stageName = a.String("stage", "decode");
         TrafficProfile profile = a.Profile(100_000);
         int maxFlows = checked((int)a.Int("max-flows", profile.Flows + (profile.Flows / 4)));
-        bool compare = a.Flag("compare");
+        string compareWith = a.String("compare", string.Empty);
         a.ThrowIfUnknown();
+        if (compareWith is not ("" or "update" or "pages"))
+        {
+            throw new ArgumentException($"Unknown --compare '{compareWith}': use update or pages.");
+        }
+
         if (stageName is not ("decode" or "flows"))
         {
             throw new ArgumentException($"Unknown --stage '{stageName}': use decode or flows.");
@@ -53,7 +60,7 @@ public static class DecodeThroughputCommand
 
         if (stageName == "flows")
         {
-            return RunFlows(profile, packets, reps, warmup, maxFlows, compare);
+            return RunFlows(profile, packets, reps, warmup, maxFlows, compareWith);
         }
 
         ArgumentOutOfRangeException.ThrowIfLessThan(reps, 1);
@@ -102,7 +109,7 @@ public static class DecodeThroughputCommand
         return rejected == 0 ? 0 : 1;
     }
 
-    private static int RunFlows(TrafficProfile profile, int packets, int reps, int warmup, int maxFlows, bool compare)
+    private static int RunFlows(TrafficProfile profile, int packets, int reps, int warmup, int maxFlows, string compareWith)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(reps, 1);
         var sw = Stopwatch.StartNew();
@@ -110,6 +117,8 @@ public static class DecodeThroughputCommand
         Console.WriteLine(
             $"capture: {capture.Count} frames, {capture.Data.Length / 1e6:F1} MB, {capture.DistinctFlows} of {profile.Flows} flows seen, " +
             $"{profile.Encapsulation}, seed {profile.Seed}, generated in {sw.Elapsed.TotalSeconds:F2} s");
+        bool compare = compareWith.Length != 0;
+        SyntheticCapture baselineCapture = compareWith == "pages" ? capture.WithOrdinaryPages() : capture;
         var decoder = new PacketDecoder();
         var sink = new CountingSink();
         var options = new FlowPipelineOptions { Flows = new FlowTableOptions { MaxFlows = maxFlows } };
@@ -122,7 +131,7 @@ public static class DecodeThroughputCommand
         bool hugePages = false;
         for (int pass = -warmup * (compare ? 2 : 1); pass < reps * (compare ? 2 : 1); pass++)
         {
-            bool perPacket = compare && (pass & 1) == 0;
+            bool sideA = compare && (pass & 1) == 0;
             int r = compare ? (pass >= 0 ? pass / 2 : -1) : pass;
 
             // A fresh table per pass, so every pass sees the same flow creations.
@@ -133,7 +142,7 @@ public static class DecodeThroughputCommand
             long unaccounted;
             long before = GC.GetAllocatedBytesForCurrentThread();
             long start = Stopwatch.GetTimestamp();
-            if (perPacket)
+            if (sideA && compareWith == "update")
             {
                 var stage = new PerPacketFlowStage(table);
                 unaccounted = PacketPipeline.Run(capture, decoder, ref stage);
@@ -142,7 +151,7 @@ public static class DecodeThroughputCommand
             }
             else
             {
-                PacketPipeline.Run(capture, pipeline, batch);
+                PacketPipeline.Run(sideA ? baselineCapture : capture, pipeline, batch);
                 PipelineStatistics stats = pipeline.Statistics;
                 unaccounted = stats.PacketsRead - stats.PacketsDecoded;
                 if (stats.PacketsRead != capture.Count)
@@ -163,7 +172,7 @@ public static class DecodeThroughputCommand
 
             if (r >= 0)
             {
-                (perPacket ? baseline : mpps)[r] = capture.Count / seconds / 1e6;
+                (sideA ? baseline : mpps)[r] = capture.Count / seconds / 1e6;
                 allocated += after - before;
             }
         }
@@ -173,8 +182,9 @@ public static class DecodeThroughputCommand
         if (compare)
         {
             double medianA = Median(baseline);
-            Console.WriteLine($"A decode + per-packet FlowTable.Update (Mpps): {Format(baseline)}");
-            Console.WriteLine($"A per-packet median {medianA:F2} Mpps, B FlowPipeline.ProcessBatch median {median:F2} Mpps, B/A = {median / medianA:F2}");
+            string nameA = compareWith == "update" ? "decode + per-packet FlowTable.Update" : "ProcessBatch, frames in 4 KiB pages";
+            Console.WriteLine($"A {nameA} (Mpps): {Format(baseline)}");
+            Console.WriteLine($"A {nameA} median {medianA:F2} Mpps, B FlowPipeline.ProcessBatch median {median:F2} Mpps, B/A = {median / medianA:F2}");
         }
 
         Console.WriteLine(

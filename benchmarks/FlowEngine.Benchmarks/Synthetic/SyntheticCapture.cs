@@ -21,7 +21,15 @@ public sealed class SyntheticCapture
         DistinctFlows = distinctFlows;
     }
 
-    /// <summary>All frames back to back.</summary>
+    /// <summary>
+    /// The same frames in an ordinary (not pinned, not huge-page advised) array: the baseline of
+    /// <c>decode-throughput --compare pages</c>.
+    /// </summary>
+    /// <returns>The copy.</returns>
+    public SyntheticCapture WithOrdinaryPages()
+        => new((byte[])Data.Clone(), Offsets, Lengths, WireLengths, TimestampsNs, Count, DistinctFlows);
+
+    /// <summary>All frames back to back, in a pinned array advised for 2 MiB pages (Linux).</summary>
     public byte[] Data { get; }
 
     /// <summary>Offset of each frame in <see cref="Data"/>.</summary>

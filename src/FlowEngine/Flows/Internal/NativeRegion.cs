@@ -27,19 +27,9 @@ internal sealed unsafe partial class NativeRegion : IDisposable
         nuint alignment = bytes >= HugePage ? HugePage : 64;
         Length = (bytes + alignment - 1) & ~(alignment - 1);
         _base = NativeMemory.AlignedAlloc(Length, alignment);
-        if (alignment == HugePage && OperatingSystem.IsLinux())
+        if (alignment == HugePage)
         {
-            try
-            {
-                HugePages = Madvise(_base, Length, MadvHugePage) == 0;
-            }
-            catch (DllNotFoundException)
-            {
-                // No libc under that name: ordinary pages.
-            }
-            catch (EntryPointNotFoundException)
-            {
-            }
+            HugePages = AdviseHugePages(_base, Length);
         }
 
         // Touching every page now faults it in (as huge pages where advised), so the hot path never takes a
@@ -54,6 +44,36 @@ internal sealed unsafe partial class NativeRegion : IDisposable
 
     /// <summary>True when the kernel accepted the huge-page advice for this block.</summary>
     public bool HugePages { get; }
+
+    /// <summary>
+    /// Advises the kernel to back the 2 MiB-aligned interior of [<paramref name="start"/>, +<paramref name="length"/>)
+    /// with transparent huge pages (Linux, MADV_HUGEPAGE); pages touched afterwards are faulted in as huge pages where
+    /// the kernel allows. Returns false where that is not possible (other systems, no libc, a refusal).
+    /// </summary>
+    /// <remarks>Caller must ensure: the range is memory this process owns and will not move (native or pinned).</remarks>
+    internal static bool AdviseHugePages(void* start, nuint length)
+    {
+        nuint first = ((nuint)start + HugePage - 1) & ~(HugePage - 1);
+        nuint end = ((nuint)start + length) & ~(HugePage - 1);
+        if (!OperatingSystem.IsLinux() || end <= first)
+        {
+            return false;
+        }
+
+        try
+        {
+            return Madvise((void*)first, end - first, MadvHugePage) == 0;
+        }
+        catch (DllNotFoundException)
+        {
+            // No libc under that name: ordinary pages.
+            return false;
+        }
+        catch (EntryPointNotFoundException)
+        {
+            return false;
+        }
+    }
 
     /// <summary>Carves the next column of <paramref name="count"/> elements, 64-byte aligned.</summary>
     public NativeColumn<T> Column<T>(int count)
