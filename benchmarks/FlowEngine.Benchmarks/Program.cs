@@ -8,7 +8,7 @@ using FlowEngine.Benchmarks.Commands;
 namespace FlowEngine.Benchmarks;
 
 /// <summary>
-/// Entry point. <c>generate</c> and <c>decode-throughput</c> are stand-alone modes; anything else goes to
+/// Entry point. <c>generate</c>, <c>decode-throughput</c>, <c>detect</c> and <c>memory-probe</c> are stand-alone modes; anything else goes to
 /// BenchmarkDotNet (<c>--filter</c>, <c>--job</c>, <c>--list flat</c>...).
 /// </summary>
 public static class Program
@@ -28,6 +28,8 @@ public static class Program
                     return DecodeThroughputCommand.Run(args[1..]);
                 case "detect":
                     return DetectCommand.Run(args[1..]);
+                case "memory-probe":
+                    return MemoryProbeCommand.Run(args[1..]);
             }
         }
 
