@@ -153,7 +153,7 @@ public sealed unsafe class InlineForwarder : IDisposable
 
     private int Step(DpdkPort from, DpdkPort to)
     {
-        int n = FlowShim.RxBurst((ushort)from.PortId, 0, _rx, _descs, (ushort)_burst);
+        int n = FlowShim.RxBurst((ushort)from.PortId, 0, _rx, 0, _descs, (ushort)_burst);
         if (n == 0)
         {
             return 0;
@@ -171,7 +171,7 @@ public sealed unsafe class InlineForwarder : IDisposable
             packet.TimestampNs = d->TimestampNs;
             packet.WireLength = (int)d->PacketLength;
             last = Math.Max(last, d->TimestampNs);
-            if (_decoder.Decode(new ReadOnlySpan<byte>((void*)d->Data, (int)d->DataLength), LinkType.Ethernet, ref packet) && packet.IpVersion != 0)
+            if (_decoder.Decode(new ReadOnlySpan<byte>((void*)d->Data, d->DataLength), LinkType.Ethernet, ref packet) && packet.IpVersion != 0)
             {
                 _decodedFrame[decoded++] = i;
             }
@@ -197,11 +197,7 @@ public sealed unsafe class InlineForwarder : IDisposable
             }
         }
 
-        int sent = send == 0 ? 0 : FlowShim.TxBurst((ushort)to.PortId, 0, _tx, (ushort)send);
-        if (sent < send)
-        {
-            FlowShim.MbufFreeBulk(_tx + sent, (uint)(send - sent));
-        }
+        int sent = send == 0 ? 0 : FlowShim.TxBurst((ushort)to.PortId, 0, _tx, (ushort)send, freeUnsent: 1);
 
         if (drop != 0)
         {
