@@ -2,6 +2,7 @@
 
 using FlowEngine.Capture;
 using FlowEngine.Flows;
+using FlowEngine.Mitigation;
 using FlowEngine.Packets;
 
 namespace FlowEngine;
@@ -22,6 +23,7 @@ public sealed class FlowPipeline : IDisposable
     private readonly FlowTable _table;
     private readonly PacketBatch _batch;
     private readonly DecodedPacket[] _decoded;
+    private readonly int[] _decodedFrame;
     private readonly PipelineStatistics _statistics = new();
 
     /// <summary>Creates a pipeline; allocates its flow table and batch once.</summary>
@@ -35,6 +37,7 @@ public sealed class FlowPipeline : IDisposable
         _table = new FlowTable(options.Flows, sink);
         _batch = new PacketBatch(options.BatchSize);
         _decoded = new DecodedPacket[options.BatchSize];
+        _decodedFrame = new int[options.BatchSize];
     }
 
     /// <summary>The flow table (for its counters and capacity).</summary>
@@ -80,6 +83,40 @@ public sealed class FlowPipeline : IDisposable
     public void ProcessBatch(PacketBatch batch)
     {
         ArgumentNullException.ThrowIfNull(batch);
+        ProcessCore(batch, null, default);
+    }
+
+    /// <summary>
+    /// Decodes and accounts one batch as <see cref="ProcessBatch"/> does (same statistics), and asks
+    /// <paramref name="verdict"/> about every decoded packet once it is accounted: the inline path's entry.
+    /// </summary>
+    /// <param name="batch">The frames.</param>
+    /// <param name="verdict">Decides for every decoded packet, in frame order.</param>
+    /// <param name="verdicts">
+    /// Receives one verdict per frame (at least <see cref="PacketBatch.Count"/> entries); frames that do not decode
+    /// (ARP, for one) are <see cref="PacketVerdict.Forward"/>, so an inline path stays transparent to them.
+    /// </param>
+    public void ProcessInlineBatch(PacketBatch batch, IPacketVerdict verdict, Span<PacketVerdict> verdicts)
+    {
+        ArgumentNullException.ThrowIfNull(batch);
+        ArgumentNullException.ThrowIfNull(verdict);
+        if (verdicts.Length < batch.Count)
+        {
+            throw new ArgumentException($"{verdicts.Length} verdicts for a batch of {batch.Count} frames", nameof(verdicts));
+        }
+
+        verdicts[..batch.Count].Clear();
+        ProcessCore(batch, verdict, verdicts);
+    }
+
+    /// <summary>Releases the flow table's native memory (without flushing: call <see cref="Flush"/> first).</summary>
+    public void Dispose() => _table.Dispose();
+
+    /// <summary>Emits every flow still in the table (end of input).</summary>
+    public void Flush() => _table.Flush();
+
+    private void ProcessCore(PacketBatch batch, IPacketVerdict? verdict, Span<PacketVerdict> verdicts)
+    {
         long last = long.MinValue;
         int offset = 0;
         while (offset < batch.Count)
@@ -98,7 +135,7 @@ public sealed class FlowPipeline : IDisposable
 
                 if (_decoder.Decode(frame, linkType, ref packet))
                 {
-                    decoded++;
+                    _decodedFrame[decoded++] = i;
                 }
                 else
                 {
@@ -113,6 +150,14 @@ public sealed class FlowPipeline : IDisposable
             // Later fragments whose first fragment was not seen: no ports, no flow.
             _statistics.CountRejected(RejectReason.NonFirstFragment, decoded - accounted);
 
+            if (verdict is not null)
+            {
+                for (int j = 0; j < decoded; j++)
+                {
+                    verdicts[_decodedFrame[j]] = verdict.Decide(in _decoded[j]);
+                }
+            }
+
             offset = end;
         }
 
@@ -121,10 +166,4 @@ public sealed class FlowPipeline : IDisposable
             _table.Advance(last);
         }
     }
-
-    /// <summary>Releases the flow table's native memory (without flushing: call <see cref="Flush"/> first).</summary>
-    public void Dispose() => _table.Dispose();
-
-    /// <summary>Emits every flow still in the table (end of input).</summary>
-    public void Flush() => _table.Flush();
 }
