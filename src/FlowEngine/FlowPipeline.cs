@@ -65,9 +65,8 @@ public sealed class FlowPipeline : IDisposable
         ArgumentNullException.ThrowIfNull(source);
         try
         {
-            while (!cancellationToken.IsCancellationRequested && source.ReadBatch(_batch))
+            while (!cancellationToken.IsCancellationRequested && TryProcessNext(source, out _))
             {
-                ProcessBatch(_batch);
             }
         }
         finally
@@ -76,6 +75,27 @@ public sealed class FlowPipeline : IDisposable
         }
 
         return Statistics;
+    }
+
+    /// <summary>
+    /// Reads one batch from <paramref name="source"/> into the pipeline's own batch and processes it: the step of
+    /// <see cref="Run"/>, for callers that run their own loop (a poll loop that yields when a live source is idle).
+    /// </summary>
+    /// <param name="source">The packets.</param>
+    /// <param name="frames">Frames read and processed (0 when a live source had nothing).</param>
+    /// <returns>False once the source has ended (nothing was read).</returns>
+    public bool TryProcessNext(IPacketSource source, out int frames)
+    {
+        ArgumentNullException.ThrowIfNull(source);
+        if (!source.ReadBatch(_batch))
+        {
+            frames = 0;
+            return false;
+        }
+
+        frames = _batch.Count;
+        ProcessCore(_batch, null, default);
+        return true;
     }
 
     /// <summary>Decodes and accounts one batch, then advances packet time (expiring due flows).</summary>

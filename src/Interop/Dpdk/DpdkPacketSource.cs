@@ -66,17 +66,7 @@ public sealed unsafe class DpdkPacketSource : IPacketSource
         int want = Math.Min(batch.Capacity, _maxBurst);
         int n = FlowShim.RxBurst(_portId, _queue, _mbufs, (ushort)_held, _descs, (ushort)want);
         _held = n;
-        FlowShim.RxDesc* d = _descs;
-        for (int i = 0; i < n; i++, d++)
-        {
-            if ((d->Flags & FlowShim.RxMultiSegment) != 0)
-            {
-                _multiSegmentFrames++;
-            }
-
-            batch.UnsafeAppend((nint)d->Data, d->DataLength, (int)d->PacketLength, d->TimestampNs, LinkType.Ethernet, _queue);
-        }
-
+        _multiSegmentFrames += AppendBurst(batch, _descs, n, _queue);
         return true;
     }
 
@@ -93,6 +83,20 @@ public sealed unsafe class DpdkPacketSource : IPacketSource
         NativeMemory.AlignedFree(_descs);
         _mbufs = null;
         _descs = null;
+    }
+
+    /// <summary>Appends a received burst to a batch, frames as spans over the mbufs; returns the multi-segment frames.</summary>
+    // Caller must ensure: the batch has room for count frames, and the mbufs stay held until it is read.
+    internal static int AppendBurst(PacketBatch batch, FlowShim.RxDesc* descs, int count, int interfaceId)
+    {
+        int multiSegment = 0;
+        for (FlowShim.RxDesc* d = descs, end = descs + count; d < end; d++)
+        {
+            multiSegment += d->Flags & FlowShim.RxMultiSegment; // bit 0: the masked flag is 0 or 1
+            batch.UnsafeAppend((nint)d->Data, d->DataLength, (int)d->PacketLength, d->TimestampNs, LinkType.Ethernet, interfaceId);
+        }
+
+        return multiSegment;
     }
 
     private void FreeHeld()

@@ -4,7 +4,6 @@ using System.Runtime.InteropServices;
 using FlowEngine.Capture;
 using FlowEngine.Flows;
 using FlowEngine.Mitigation;
-using FlowEngine.Packets;
 using static FlowEngine.Interop.Native.Interop;
 
 namespace FlowEngine.Interop.Dpdk;
@@ -169,11 +168,7 @@ public sealed unsafe class InlineForwarder : IDisposable
         }
 
         _batch.Clear();
-        FlowShim.RxDesc* d = _descs;
-        for (int i = 0; i < n; i++, d++)
-        {
-            _batch.UnsafeAppend((nint)d->Data, d->DataLength, (int)d->PacketLength, d->TimestampNs, LinkType.Ethernet, from.PortId);
-        }
+        _ = DpdkPacketSource.AppendBurst(_batch, _descs, n, from.PortId);
 
         _pipeline.ProcessInlineBatch(_batch, _verdict, _verdicts);
 
