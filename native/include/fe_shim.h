@@ -21,24 +21,22 @@ extern "C" {
 #endif
 
 /* Flags of struct fe_rx_desc. */
-#define FE_RX_RSS_HASH  0x1u /* rss_hash is valid */
-#define FE_RX_TIMESTAMP 0x2u /* timestamp_ns comes from the driver (else: host clock at the burst) */
-#define FE_RX_MULTISEG  0x4u /* the frame continues in further segments: data_len < pkt_len */
+#define FE_RX_MULTISEG 0x1u /* the frame continues in further segments: data_len < pkt_len */
 
 /*
- * One received frame.
- *   0        8               16       20       24       28       32
- *   +--------+---------------+--------+--------+--------+--------+
- *   | data   | timestamp_ns  |data_len|pkt_len |rss_hash| flags  |
- *   +--------+---------------+--------+--------+--------+--------+
+ * One received frame: only what the managed reader uses (an RSS hash, for one, is not: RSS only spreads flows
+ * over queues, and each queue's worker hashes its own keys).
+ *   0        8               16       20   22   24
+ *   +--------+---------------+--------+----+----+
+ *   | data   | timestamp_ns  |pkt_len |dlen|flgs|
+ *   +--------+---------------+--------+----+----+
  */
 struct fe_rx_desc {
 	uint64_t data;         /* address of the first byte of the frame (rte_pktmbuf_mtod) */
-	int64_t timestamp_ns;  /* nanoseconds since the Unix epoch */
-	uint32_t data_len;     /* bytes in the first segment */
+	int64_t timestamp_ns;  /* nanoseconds since the Unix epoch: the driver's when it stamps, else the host clock */
 	uint32_t pkt_len;      /* bytes of the whole frame */
-	uint32_t rss_hash;     /* RSS hash computed by the NIC (FE_RX_RSS_HASH) */
-	uint32_t flags;        /* FE_RX_* */
+	uint16_t data_len;     /* bytes in the first segment */
+	uint16_t flags;        /* FE_RX_* */
 };
 
 /* Port settings for fe_port_configure. */
@@ -136,16 +134,30 @@ FE_EXPORT int32_t fe_port_queue_ipackets(uint16_t port_id, uint16_t queue_id, ui
 FE_EXPORT int32_t fe_port_link_get(uint16_t port_id, struct fe_link *link);
 
 /*
- * Receives up to count frames from one queue: mbufs[i] receives the buffer (owned by the caller until freed
- * with fe_mbuf_free_bulk or sent with fe_tx_burst), descs[i] its description. Returns the number received.
- * Allocates nothing; one clock read per burst at most.
+ * One native call per burst: returns the first nb_free buffers of mbufs to their pools (the previous burst, done
+ * with), then receives up to count frames from one queue into the same array: mbufs[i] receives the buffer (owned
+ * by the caller until it is passed back here as nb_free, freed with fe_mbuf_free_bulk or sent with fe_tx_burst),
+ * descs[i] its description. Returns the number received. Allocates nothing; one clock read per burst at most.
  */
-FE_EXPORT int32_t fe_rx_burst(uint16_t port_id, uint16_t queue_id, void **mbufs, struct fe_rx_desc *descs,
-	uint16_t count);
-/* Sends up to count buffers; returns how many the device took. The rest stay owned by the caller. */
-FE_EXPORT int32_t fe_tx_burst(uint16_t port_id, uint16_t queue_id, void **mbufs, uint16_t count);
+FE_EXPORT int32_t fe_rx_burst(uint16_t port_id, uint16_t queue_id, void **mbufs, uint16_t nb_free,
+	struct fe_rx_desc *descs, uint16_t count);
+/*
+ * Sends up to count buffers; returns how many the device took. With free_unsent, the rest go back to their pools
+ * in the same call; without, they stay owned by the caller.
+ */
+FE_EXPORT int32_t fe_tx_burst(uint16_t port_id, uint16_t queue_id, void **mbufs, uint16_t count, uint8_t free_unsent);
 /* Returns count buffers to their pools. */
 FE_EXPORT void fe_mbuf_free_bulk(void **mbufs, uint32_t count);
+
+/*
+ * Benchmark baseline: the receive loop of a C application, in C. Runs iterations bursts of up to burst frames
+ * (1..FE_BENCH_MAX_BURST) on one queue, each freed in bulk before the next; with describe, each burst goes
+ * through fe_rx_burst's own code (free folded in, descriptors written) instead of plain rte_eth_rx_burst and
+ * rte_pktmbuf_free_bulk. Returns the frames received, or a negative errno.
+ */
+#define FE_BENCH_MAX_BURST 256
+FE_EXPORT int64_t fe_bench_rx_free_loop(uint16_t port_id, uint16_t queue_id, uint16_t burst, int64_t iterations,
+	uint8_t describe);
 
 #ifdef __cplusplus
 }

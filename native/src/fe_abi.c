@@ -5,17 +5,19 @@
 
 #include "fe_shim.h"
 
-_Static_assert(sizeof(struct fe_rx_desc) == 32, "fe_rx_desc is mirrored in C#");
+_Static_assert(sizeof(struct fe_rx_desc) == 24, "fe_rx_desc is mirrored in C#");
 _Static_assert(sizeof(struct fe_port_config) == 16, "fe_port_config is mirrored in C#");
 _Static_assert(sizeof(struct fe_port_stats) == 64, "fe_port_stats is mirrored in C#");
 _Static_assert(sizeof(struct fe_link) == 8, "fe_link is mirrored in C#");
+_Static_assert(offsetof(struct fe_rx_desc, pkt_len) == 16 && offsetof(struct fe_rx_desc, data_len) == 20 &&
+	offsetof(struct fe_rx_desc, flags) == 22, "fe_rx_desc is mirrored in C#");
 
 #define FE_COUNT(a) ((int32_t)(sizeof(a) / sizeof((a)[0])))
 
 static const int32_t rx_desc_offsets[] = {
 	offsetof(struct fe_rx_desc, data), offsetof(struct fe_rx_desc, timestamp_ns),
-	offsetof(struct fe_rx_desc, data_len), offsetof(struct fe_rx_desc, pkt_len),
-	offsetof(struct fe_rx_desc, rss_hash), offsetof(struct fe_rx_desc, flags),
+	offsetof(struct fe_rx_desc, pkt_len), offsetof(struct fe_rx_desc, data_len),
+	offsetof(struct fe_rx_desc, flags),
 };
 static const int32_t port_config_offsets[] = {
 	offsetof(struct fe_port_config, rx_queues), offsetof(struct fe_port_config, tx_queues),

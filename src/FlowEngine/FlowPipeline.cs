@@ -2,6 +2,7 @@
 
 using FlowEngine.Capture;
 using FlowEngine.Flows;
+using FlowEngine.Mitigation;
 using FlowEngine.Packets;
 
 namespace FlowEngine;
@@ -26,6 +27,7 @@ public sealed class FlowPipeline : IDisposable
     private readonly FlowTable _table;
     private readonly PacketBatch _batch;
     private readonly DecodedPacket[] _decoded;
+    private readonly int[] _decodedFrame;
     private readonly PipelineStatistics _statistics = new();
 
     /// <summary>Creates a pipeline; allocates its flow table and batch once.</summary>
@@ -39,6 +41,7 @@ public sealed class FlowPipeline : IDisposable
         _table = new FlowTable(options.Flows, sink);
         _batch = new PacketBatch(options.BatchSize);
         _decoded = new DecodedPacket[options.BatchSize];
+        _decodedFrame = new int[options.BatchSize];
     }
 
     /// <summary>The flow table (for its counters and capacity).</summary>
@@ -66,9 +69,8 @@ public sealed class FlowPipeline : IDisposable
         ArgumentNullException.ThrowIfNull(source);
         try
         {
-            while (!cancellationToken.IsCancellationRequested && source.ReadBatch(_batch))
+            while (!cancellationToken.IsCancellationRequested && TryProcessNext(source, out _))
             {
-                ProcessBatch(_batch);
             }
         }
         finally
@@ -79,11 +81,66 @@ public sealed class FlowPipeline : IDisposable
         return Statistics;
     }
 
+    /// <summary>
+    /// Reads one batch from <paramref name="source"/> into the pipeline's own batch and processes it: the step of
+    /// <see cref="Run"/>, for callers that run their own loop (a poll loop that yields when a live source is idle).
+    /// </summary>
+    /// <param name="source">The packets.</param>
+    /// <param name="frames">Frames read and processed (0 when a live source had nothing).</param>
+    /// <returns>False once the source has ended (nothing was read).</returns>
+    public bool TryProcessNext(IPacketSource source, out int frames)
+    {
+        ArgumentNullException.ThrowIfNull(source);
+        if (!source.ReadBatch(_batch))
+        {
+            frames = 0;
+            return false;
+        }
+
+        frames = _batch.Count;
+        ProcessCore(_batch, null, default);
+        return true;
+    }
+
     /// <summary>Decodes and accounts one batch, then advances packet time (expiring due flows).</summary>
     /// <param name="batch">The frames.</param>
     public void ProcessBatch(PacketBatch batch)
     {
         ArgumentNullException.ThrowIfNull(batch);
+        ProcessCore(batch, null, default);
+    }
+
+    /// <summary>
+    /// Decodes and accounts one batch as <see cref="ProcessBatch"/> does (same statistics), and asks
+    /// <paramref name="verdict"/> about every decoded packet once it is accounted: the inline path's entry.
+    /// </summary>
+    /// <param name="batch">The frames.</param>
+    /// <param name="verdict">Decides for every decoded packet, in frame order.</param>
+    /// <param name="verdicts">
+    /// Receives one verdict per frame (at least <see cref="PacketBatch.Count"/> entries); frames that do not decode
+    /// (ARP, for one) are <see cref="PacketVerdict.Forward"/>, so an inline path stays transparent to them.
+    /// </param>
+    public void ProcessInlineBatch(PacketBatch batch, IPacketVerdict verdict, Span<PacketVerdict> verdicts)
+    {
+        ArgumentNullException.ThrowIfNull(batch);
+        ArgumentNullException.ThrowIfNull(verdict);
+        if (verdicts.Length < batch.Count)
+        {
+            throw new ArgumentException($"{verdicts.Length} verdicts for a batch of {batch.Count} frames", nameof(verdicts));
+        }
+
+        verdicts[..batch.Count].Clear();
+        ProcessCore(batch, verdict, verdicts);
+    }
+
+    /// <summary>Releases the flow table's native memory (without flushing: call <see cref="Flush"/> first).</summary>
+    public void Dispose() => _table.Dispose();
+
+    /// <summary>Emits every flow still in the table (end of input).</summary>
+    public void Flush() => _table.Flush();
+
+    private void ProcessCore(PacketBatch batch, IPacketVerdict? verdict, Span<PacketVerdict> verdicts)
+    {
         long last = long.MinValue;
         int offset = 0;
         while (offset < batch.Count)
@@ -104,7 +161,7 @@ public sealed class FlowPipeline : IDisposable
 
                 if (_decoder.Decode(frame, linkType, ref packet))
                 {
-                    decoded++;
+                    _decodedFrame[decoded++] = i;
                 }
                 else
                 {
@@ -119,6 +176,14 @@ public sealed class FlowPipeline : IDisposable
             // Later fragments whose first fragment was not seen: no ports, no flow.
             _statistics.CountRejected(RejectReason.NonFirstFragment, decoded - accounted);
 
+            if (verdict is not null)
+            {
+                for (int j = 0; j < decoded; j++)
+                {
+                    verdicts[_decodedFrame[j]] = verdict.Decide(in _decoded[j]);
+                }
+            }
+
             offset = end;
         }
 
@@ -127,10 +192,4 @@ public sealed class FlowPipeline : IDisposable
             _table.Advance(last);
         }
     }
-
-    /// <summary>Releases the flow table's native memory (without flushing: call <see cref="Flush"/> first).</summary>
-    public void Dispose() => _table.Dispose();
-
-    /// <summary>Emits every flow still in the table (end of input).</summary>
-    public void Flush() => _table.Flush();
 }

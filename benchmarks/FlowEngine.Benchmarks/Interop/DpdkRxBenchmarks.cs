@@ -2,48 +2,69 @@
 
 using System.Runtime.InteropServices;
 using BenchmarkDotNet.Attributes;
+using BenchmarkDotNet.Configs;
 using FlowEngine.Benchmarks.Pipeline;
 using FlowEngine.Benchmarks.Synthetic;
 using FlowEngine.Capture;
 using FlowEngine.Flows;
 using FlowEngine.Interop.Dpdk;
+using FlowEngine.Packets;
+using static FlowEngine.Interop.Native.Interop;
 
 namespace FlowEngine.Benchmarks.Interop;
 
 /// <summary>
-/// The managed RX path over DPDK's <c>net_null</c> PMD, bursts of 32, reported per packet: the interop crossing
-/// alone (<see cref="DpdkPacketSource.ReadBatch"/>: one rte_eth_rx_burst through the shim plus the bulk free of
-/// the previous burst), and receive, decode and flow update (<see cref="FlowPipeline.ProcessBatch"/>).
+/// The managed DPDK RX path, bursts of 32, reported per packet, each category against its own baseline in one run:
+/// <list type="bullet">
+/// <item><c>Crossing</c> (<c>net_null</c>): the receive-and-free loop of a C program (<c>fe_bench_rx_free_loop</c>:
+/// rte_eth_rx_burst, rte_pktmbuf_free_bulk) as the baseline; the same loop in C through the shim's own burst code
+/// (descriptors written, free folded in); and the managed loop (<see cref="DpdkPacketSource.ReadBatch"/>, one
+/// native call a burst). Managed minus the C loop is the interop overhead per packet.</item>
+/// <item><c>FullPath</c> (<c>net_pcap</c>, <c>infinite_rx=1</c>, over samples/data/default.pcapng): receive,
+/// decode and flow update of every burst, against the file-reader pipeline
+/// (<see cref="FlowPipeline.ProcessBatch"/>) over batches of the same packets, in the same order,
+/// already in memory; and the PMD's own receive-and-free loop in C, which copies every frame.</item>
+/// <item><c>NullPath</c>: receive, decode and flow update on <c>net_null</c>, one flow table of 1024 UDP flows.</item>
+/// </list>
 /// </summary>
 /// <remarks>
 /// net_null hands out freshly allocated mbufs of 64 bytes without writing them, so each frame is whatever its
-/// buffer last held. Setup holds every buffer of the pool once and writes an IPv4/UDP frame into it (1024 flows
-/// by source port), so the decoder and flow table see real traffic. EAL runs without hugepages (--no-huge), on
-/// the benchmark process's thread; see <see cref="LcoreCache"/>.
+/// buffer last held: setup holds every buffer of its pool once and writes an IPv4/UDP frame into it (1024 flows by
+/// source port). EAL runs without hugepages (--no-huge); the benchmark thread is registered as an lcore and both
+/// pools have a 256-buffer per-lcore cache, as <see cref="FlowEngine.Interop.Threading.MultiQueueRunner"/>'s
+/// workers have. Timeouts of an hour keep both full paths from expiring flows: the file batches replay the
+/// capture's own timestamps, net_pcap's replay is stamped with the host clock.
 /// </remarks>
 [MemoryDiagnoser]
-public class DpdkRxBenchmarks : IDisposable
+[GroupBenchmarksBy(BenchmarkLogicalGroupRule.ByCategory)]
+[CategoriesColumn]
+public unsafe class DpdkRxBenchmarks : IDisposable
 {
+    private const string Crossing = "Crossing";
+    private const string FullPath = "FullPath";
+    private const string NullPath = "NullPath";
     private const int Burst = 32;
     private const int BurstsPerInvoke = 1024;
+    private const int Operations = BurstsPerInvoke * Burst;
     private const int PoolBuffers = 4095;
     private const int FrameBytes = 64;
     private const int Flows = 1024;
 
     private DpdkEal _eal = null!;
-    private DpdkMempool _pool = null!;
-    private DpdkPort _port = null!;
-    private DpdkPacketSource _source = null!;
+    private DpdkMempool _nullPool = null!;
+    private DpdkMempool _pcapPool = null!;
+    private DpdkPort _nullPort = null!;
+    private DpdkPort _pcapPort = null!;
+    private DpdkPacketSource _nullSource = null!;
+    private DpdkPacketSource _pcapSource = null!;
     private PacketBatch _batch = null!;
-    private FlowPipeline _pipeline = null!;
+    private FlowPipeline _nullPipeline = null!;
+    private FlowPipeline _pcapPipeline = null!;
+    private FlowPipeline _filePipeline = null!;
+    private PacketBatch[] _fileBatches = [];
+    private int _nextFileBatch;
     private string _prefix = string.Empty;
-
-    /// <summary>
-    /// False: the benchmark thread is not an EAL lcore, so every allocation and free goes to the mempool's ring.
-    /// True: the thread is registered as a (non-EAL) lcore and the pool has a 256-buffer per-lcore cache.
-    /// </summary>
-    [Params(false, true)]
-    public bool LcoreCache { get; set; }
+    private bool _registered;
 
     [GlobalSetup]
     public void Setup()
@@ -60,92 +81,105 @@ public class DpdkRxBenchmarks : IDisposable
         }
     }
 
-    private void SetupCore()
-    {
-        _prefix = "fe-bench-" + Environment.ProcessId;
-        _eal = DpdkEal.Initialize(["--no-huge", "--no-pci", "--no-shconf", "--file-prefix=" + _prefix, "--no-telemetry", "-l", "0", "-m", "256", "--log-level=*:warning"]);
-        if (LcoreCache)
-        {
-            // BenchmarkDotNet runs the setup and the iterations on the same thread.
-            DpdkEal.RegisterCurrentThread();
-        }
-
-        _pool = _eal.CreateMempool("fe-bench", PoolBuffers, cacheSize: LcoreCache ? 256 : 0);
-        _port = _eal.AttachVirtualDevice("net_null0", $"size={FrameBytes},copy=0");
-        _port.Configure(new DpdkPortOptions { RxQueues = 1, TxQueues = 1, Rss = false, Promiscuous = false, DriverTimestamps = false }, _pool);
-        _port.Start();
-        WriteFramesIntoEveryBuffer();
-        _source = _port.CreateSource(0, Burst);
-        _batch = new PacketBatch(Burst);
-        _pipeline = new FlowPipeline(new CountingSink(), new FlowPipelineOptions { BatchSize = Burst, Flows = new FlowTableOptions { MaxFlows = Flows * 4 } });
-        for (int i = 0; i < BurstsPerInvoke; i++)
-        {
-            if (!_source.ReadBatch(_batch) || _batch.Count != Burst)
-            {
-                throw new InvalidOperationException($"net_null gave a burst of {_batch.Count}, not {Burst}");
-            }
-
-            _pipeline.ProcessBatch(_batch);
-        }
-
-        if (_pipeline.Statistics.PacketsDecoded != (long)BurstsPerInvoke * Burst)
-        {
-            throw new InvalidOperationException($"{_pipeline.Statistics.PacketsDecoded} of {BurstsPerInvoke * Burst} frames decoded");
-        }
-
-        // BDN divides allocated bytes by OperationsPerInvoke (32768), so a small allocation per invocation would
-        // read as 0 B: count exactly over one invocation of each benchmark instead, warm, and refuse to run if any.
-        long before = GC.GetAllocatedBytesForCurrentThread();
-        RxBurstAndFree();
-        ReceiveDecodeFlowUpdate();
-        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
-        if (allocated != 0)
-        {
-            throw new InvalidOperationException($"the RX path allocated {allocated} B in one invocation of each benchmark");
-        }
-    }
-
-    /// <summary>rx burst of 32 through the shim, and the bulk free of the previous burst.</summary>
+    /// <summary>Baseline of <c>Crossing</c>: rte_eth_rx_burst and rte_pktmbuf_free_bulk of each burst, looped in C.</summary>
     /// <returns>Frames received.</returns>
-    [Benchmark(OperationsPerInvoke = BurstsPerInvoke * Burst)]
+    [Benchmark(Baseline = true, OperationsPerInvoke = Operations)]
+    [BenchmarkCategory(Crossing)]
+    public long RxFreeLoopInC() => FlowShim.BenchRxFreeLoop((ushort)_nullPort.PortId, 0, Burst, BurstsPerInvoke, 0);
+
+    /// <summary>The same loop in C through the shim's burst code: free folded into the receive, descriptors written.</summary>
+    /// <returns>Frames received.</returns>
+    [Benchmark(OperationsPerInvoke = Operations)]
+    [BenchmarkCategory(Crossing)]
+    public long RxBurstLoopInC() => FlowShim.BenchRxFreeLoop((ushort)_nullPort.PortId, 0, Burst, BurstsPerInvoke, 1);
+
+    /// <summary>The managed loop: <see cref="DpdkPacketSource.ReadBatch"/> (free of the previous burst and receive, one native call).</summary>
+    /// <returns>Frames received.</returns>
+    [Benchmark(OperationsPerInvoke = Operations)]
+    [BenchmarkCategory(Crossing)]
     public int RxBurstAndFree()
     {
         int frames = 0;
         for (int i = 0; i < BurstsPerInvoke; i++)
         {
-            _source.ReadBatch(_batch);
+            _nullSource.ReadBatch(_batch);
             frames += _batch.Count;
         }
 
         return frames;
     }
 
-    /// <summary>The same, then decode and flow update of each burst.</summary>
+    /// <summary>Baseline of <c>FullPath</c>: the file-reader pipeline over batches of the capture's packets in memory.</summary>
     /// <returns>Packets accounted so far.</returns>
-    [Benchmark(OperationsPerInvoke = BurstsPerInvoke * Burst)]
+    [Benchmark(Baseline = true, OperationsPerInvoke = Operations)]
+    [BenchmarkCategory(FullPath)]
+    public long FileReaderPipeline()
+    {
+        int next = _nextFileBatch;
+        for (int i = 0; i < BurstsPerInvoke; i++)
+        {
+            _filePipeline.ProcessBatch(_fileBatches[next]);
+            next = next + 1 == _fileBatches.Length ? 0 : next + 1;
+        }
+
+        _nextFileBatch = next;
+        return _filePipeline.Table.Statistics.Packets;
+    }
+
+    /// <summary>The same packets replayed by net_pcap: receive, decode and flow update of each burst.</summary>
+    /// <returns>Packets accounted so far.</returns>
+    [Benchmark(OperationsPerInvoke = Operations)]
+    [BenchmarkCategory(FullPath)]
+    public long PcapReceiveDecodeFlowUpdate()
+    {
+        for (int i = 0; i < BurstsPerInvoke; i++)
+        {
+            _pcapSource.ReadBatch(_batch);
+            _pcapPipeline.ProcessBatch(_batch);
+        }
+
+        return _pcapPipeline.Table.Statistics.Packets;
+    }
+
+    /// <summary>net_pcap's own cost: its receive (an mbuf allocated and the frame copied, each packet) and free, looped in C.</summary>
+    /// <returns>Frames received.</returns>
+    [Benchmark(OperationsPerInvoke = Operations)]
+    [BenchmarkCategory(FullPath)]
+    public long PcapRxFreeLoopInC() => FlowShim.BenchRxFreeLoop((ushort)_pcapPort.PortId, 0, Burst, BurstsPerInvoke, 0);
+
+    /// <summary>Receive, decode and flow update of each burst on net_null.</summary>
+    /// <returns>Packets accounted so far.</returns>
+    [Benchmark(OperationsPerInvoke = Operations)]
+    [BenchmarkCategory(NullPath)]
     public long ReceiveDecodeFlowUpdate()
     {
         for (int i = 0; i < BurstsPerInvoke; i++)
         {
-            _source.ReadBatch(_batch);
-            _pipeline.ProcessBatch(_batch);
+            _nullSource.ReadBatch(_batch);
+            _nullPipeline.ProcessBatch(_batch);
         }
 
-        return _pipeline.Table.Statistics.Packets;
+        return _nullPipeline.Table.Statistics.Packets;
     }
 
     [GlobalCleanup]
     public void Dispose()
     {
-        _source?.Dispose();
-        _port?.Dispose();
-        if (LcoreCache && DpdkEal.CurrentLcoreId() >= 0)
+        _nullSource?.Dispose();
+        _pcapSource?.Dispose();
+        _nullPort?.Dispose();
+        _pcapPort?.Dispose();
+        if (_registered)
         {
             DpdkEal.UnregisterCurrentThread();
+            _registered = false;
         }
 
-        _pipeline?.Dispose();
-        _pool?.Dispose();
+        _nullPipeline?.Dispose();
+        _pcapPipeline?.Dispose();
+        _filePipeline?.Dispose();
+        _nullPool?.Dispose();
+        _pcapPool?.Dispose();
         _eal?.Dispose();
         try
         {
@@ -158,6 +192,165 @@ public class DpdkRxBenchmarks : IDisposable
         GC.SuppressFinalize(this);
     }
 
+    private void SetupCore()
+    {
+        string capture = FindCapture();
+        _prefix = "fe-bench-" + Environment.ProcessId;
+        _eal = DpdkEal.Initialize(["--no-huge", "--no-pci", "--no-shconf", "--file-prefix=" + _prefix, "--no-telemetry", "-l", "0", "-m", "256", "--log-level=*:warning"]);
+
+        // BenchmarkDotNet runs the setup and the iterations on the same thread.
+        DpdkEal.RegisterCurrentThread();
+        _registered = true;
+        _batch = new PacketBatch(Burst);
+        var options = new FlowPipelineOptions
+        {
+            BatchSize = Burst,
+            Flows = new FlowTableOptions
+            {
+                MaxFlows = Flows * 4,
+                TcpIdleTimeout = TimeSpan.FromHours(1),
+                UdpIdleTimeout = TimeSpan.FromHours(1),
+                IcmpIdleTimeout = TimeSpan.FromHours(1),
+                OtherIdleTimeout = TimeSpan.FromHours(1),
+                TcpCloseLinger = TimeSpan.FromHours(1),
+                ActiveTimeout = TimeSpan.FromHours(1),
+            },
+        };
+
+        // net_null: every buffer written once with a UDP frame.
+        _nullPool = _eal.CreateMempool("fe-bench-null", PoolBuffers, cacheSize: 256);
+        _nullPort = _eal.AttachVirtualDevice("net_null0", $"size={FrameBytes},copy=0");
+        _nullPort.Configure(new DpdkPortOptions { RxQueues = 1, TxQueues = 1, Rss = false, Promiscuous = false, DriverTimestamps = false }, _nullPool);
+        _nullPort.Start();
+        WriteFramesIntoEveryBuffer();
+        _nullSource = _nullPort.CreateSource(0, Burst);
+        _nullPipeline = new FlowPipeline(new CountingSink(), options);
+
+        // net_pcap replaying the capture from memory, and the same packets as file batches of 32 in replay order:
+        // as many batches as make whole cycles of both (the replay wraps around at the capture's end).
+        _pcapPool = _eal.CreateMempool("fe-bench-pcap", 2047, cacheSize: 256);
+        _pcapPort = _eal.AttachVirtualDevice("net_pcap0", $"rx_pcap={capture},infinite_rx=1");
+        _pcapPort.Configure(new DpdkPortOptions { RxQueues = 1, TxQueues = 1, Rss = false, Promiscuous = false, DriverTimestamps = false }, _pcapPool);
+        _pcapPort.Start();
+        _pcapSource = _pcapPort.CreateSource(0, Burst);
+        _pcapPipeline = new FlowPipeline(new CountingSink(), options);
+        _filePipeline = new FlowPipeline(new CountingSink(), options);
+        _fileBatches = ReadFileBatches(capture);
+
+        // Warm every path; the two full paths must see the same packets, cycle for cycle.
+        for (int i = 0; i < _fileBatches.Length; i++)
+        {
+            if (!_nullSource.ReadBatch(_batch) || _batch.Count != Burst)
+            {
+                throw new InvalidOperationException($"net_null gave a burst of {_batch.Count}, not {Burst}");
+            }
+
+            _nullPipeline.ProcessBatch(_batch);
+            if (!_pcapSource.ReadBatch(_batch) || _batch.Count != Burst)
+            {
+                throw new InvalidOperationException($"net_pcap gave a burst of {_batch.Count}, not {Burst}");
+            }
+
+            for (int j = 0; j < Burst; j++)
+            {
+                if (!_batch.GetFrame(j).SequenceEqual(_fileBatches[i].GetFrame(j)) || _batch.GetWireLength(j) != _fileBatches[i].GetWireLength(j))
+                {
+                    throw new InvalidOperationException($"frame {j} of burst {i}: net_pcap's differs from the capture's");
+                }
+            }
+
+            _pcapPipeline.ProcessBatch(_batch);
+            _filePipeline.ProcessBatch(_fileBatches[i]);
+        }
+
+        PipelineStatistics p = _pcapPipeline.Statistics, f = _filePipeline.Statistics;
+        if (p.PacketsRead != f.PacketsRead || p.PacketsDecoded != f.PacketsDecoded || p.PacketsRejected != f.PacketsRejected || p.Flows.Packets != f.Flows.Packets)
+        {
+            throw new InvalidOperationException($"net_pcap and the file batches differ: read {p.PacketsRead}/{f.PacketsRead}, decoded {p.PacketsDecoded}/{f.PacketsDecoded}, rejected {p.PacketsRejected}/{f.PacketsRejected}, accounted {p.Flows.Packets}/{f.Flows.Packets}");
+        }
+
+        if (_nullPipeline.Statistics.PacketsDecoded != (long)_fileBatches.Length * Burst)
+        {
+            throw new InvalidOperationException($"{_nullPipeline.Statistics.PacketsDecoded} of {_fileBatches.Length * Burst} net_null frames decoded");
+        }
+
+        foreach (ushort port in new[] { (ushort)_nullPort.PortId, (ushort)_pcapPort.PortId })
+        {
+            long frames = FlowShim.BenchRxFreeLoop(port, 0, Burst, BurstsPerInvoke, 0) + FlowShim.BenchRxFreeLoop(port, 0, Burst, BurstsPerInvoke, 1);
+            if (frames != 2L * Operations)
+            {
+                throw new InvalidOperationException($"the C loop on port {port} received {frames} frames, not {2 * Operations}");
+            }
+        }
+
+        // BDN divides allocated bytes by OperationsPerInvoke (32768), so a small allocation per invocation would
+        // read as 0 B: count exactly over one invocation of each managed benchmark instead, warm, and refuse to
+        // run if any.
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        RxBurstAndFree();
+        ReceiveDecodeFlowUpdate();
+        PcapReceiveDecodeFlowUpdate();
+        FileReaderPipeline();
+        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+        if (allocated != 0)
+        {
+            throw new InvalidOperationException($"the RX paths allocated {allocated} B in one invocation of each benchmark");
+        }
+    }
+
+    private static string FindCapture()
+    {
+        // BenchmarkDotNet runs a copy of the benchmark from a directory below bin/: look upwards for the repository.
+        for (DirectoryInfo? d = new(AppContext.BaseDirectory); d is not null; d = d.Parent)
+        {
+            string path = Path.Combine(d.FullName, "samples", "data", "default.pcapng");
+            if (File.Exists(path))
+            {
+                return path;
+            }
+        }
+
+        throw new FileNotFoundException($"samples/data/default.pcapng not found above {AppContext.BaseDirectory}");
+    }
+
+    private static PacketBatch[] ReadFileBatches(string capture)
+    {
+        var frames = new List<(byte[] Data, int WireLength, long TimestampNs)>();
+        using (CaptureFileReader reader = CaptureFile.Open(capture))
+        {
+            var batch = new PacketBatch(256);
+            while (reader.ReadBatch(batch))
+            {
+                for (int i = 0; i < batch.Count; i++)
+                {
+                    frames.Add((batch.GetFrame(i).ToArray(), batch.GetWireLength(i), batch.GetTimestampNs(i)));
+                }
+            }
+        }
+
+        // Whole cycles of both the capture and the burst: the least common multiple of their lengths.
+        int gcd = Gcd(frames.Count, Burst);
+        int batches = frames.Count / gcd;
+        var result = new PacketBatch[batches];
+        int next = 0;
+        for (int b = 0; b < batches; b++)
+        {
+            result[b] = new PacketBatch(Burst, copyArenaBytes: Burst * 2048);
+            for (int i = 0; i < Burst; i++, next = (next + 1) % frames.Count)
+            {
+                (byte[] data, int wire, long ts) = frames[next];
+                if (!result[b].TryAppendCopy(data, wire, ts, LinkType.Ethernet))
+                {
+                    throw new InvalidOperationException($"frame {next} of {data.Length} bytes does not fit a batch's copy arena");
+                }
+            }
+        }
+
+        return result;
+    }
+
+    private static int Gcd(int a, int b) => b == 0 ? a : Gcd(b, a % b);
+
     private void WriteFramesIntoEveryBuffer()
     {
         // One source per burst keeps its burst until disposed: together they hold the whole pool.
@@ -169,7 +362,7 @@ public class DpdkRxBenchmarks : IDisposable
             while (written < PoolBuffers)
             {
                 // net_null allocates a burst in bulk, all or nothing: the last burst asks for exactly the rest.
-                DpdkPacketSource holder = _port.CreateSource(0, Math.Min(Burst, PoolBuffers - written));
+                DpdkPacketSource holder = _nullPort.CreateSource(0, Math.Min(Burst, PoolBuffers - written));
                 holders.Add(holder);
                 holder.ReadBatch(batch);
                 if (batch.Count == 0)

@@ -9,8 +9,8 @@ namespace FlowEngine.Interop.Dpdk;
 
 /// <summary>
 /// One RX queue of a <see cref="DpdkPort"/> as an <see cref="IPacketSource"/>: each <see cref="ReadBatch"/> is one
-/// native call (rte_eth_rx_burst) whose frames enter the batch without a copy, as spans over the mbufs. The
-/// previous burst's mbufs go back to the pool in one bulk free at the start of the next call (or at disposal).
+/// native call (fe_rx_burst: the previous burst's bulk free, then rte_eth_rx_burst into the same array) whose frames
+/// enter the batch without a copy, as spans over the mbufs. The last burst goes back to the pool at disposal.
 /// </summary>
 /// <remarks>
 /// A port is a live source: <see cref="ReadBatch"/> returns true with an empty batch when nothing arrived, and
@@ -47,7 +47,7 @@ public sealed unsafe class DpdkPacketSource : IPacketSource
     public long MultiSegmentFrames => _multiSegmentFrames;
 
     /// <summary>
-    /// Frees the previous burst, then receives up to min(batch capacity, maxBurst) frames in one native call.
+    /// Frees the previous burst and receives up to min(batch capacity, maxBurst) frames, in one native call.
     /// </summary>
     /// <param name="batch">Cleared, then filled with the frames; they stay valid until the next call or disposal.</param>
     /// <returns>True while the port runs (the batch may be empty); false once it is stopped or disposed.</returns>
@@ -56,31 +56,17 @@ public sealed unsafe class DpdkPacketSource : IPacketSource
         ArgumentNullException.ThrowIfNull(batch);
         batch.Clear();
         ObjectDisposedException.ThrowIf(_mbufs == null, this);
-        if (_held != 0)
-        {
-            FlowShim.MbufFreeBulk(_mbufs, (uint)_held);
-            _held = 0;
-        }
-
         if (!_port.IsStarted)
         {
+            FreeHeld();
             return false;
         }
 
+        // One native call: the previous burst goes back to the pool, the next one arrives in the same array.
         int want = Math.Min(batch.Capacity, _maxBurst);
-        int n = FlowShim.RxBurst(_portId, _queue, _mbufs, _descs, (ushort)want);
+        int n = FlowShim.RxBurst(_portId, _queue, _mbufs, (ushort)_held, _descs, (ushort)want);
         _held = n;
-        FlowShim.RxDesc* d = _descs;
-        for (int i = 0; i < n; i++, d++)
-        {
-            if ((d->Flags & FlowShim.RxMultiSegment) != 0)
-            {
-                _multiSegmentFrames++;
-            }
-
-            batch.UnsafeAppend((nint)d->Data, (int)d->DataLength, (int)d->PacketLength, d->TimestampNs, LinkType.Ethernet, _queue);
-        }
-
+        _multiSegmentFrames += AppendBurst(batch, _descs, n, _queue);
         return true;
     }
 
@@ -92,15 +78,33 @@ public sealed unsafe class DpdkPacketSource : IPacketSource
             return;
         }
 
+        FreeHeld();
+        NativeMemory.AlignedFree(_mbufs);
+        NativeMemory.AlignedFree(_descs);
+        _mbufs = null;
+        _descs = null;
+    }
+
+    /// <summary>Appends a received burst to a batch, frames as spans over the mbufs; returns the multi-segment frames.</summary>
+    // Caller must ensure: the batch has room for count frames, and the mbufs stay held until it is read.
+    internal static int AppendBurst(PacketBatch batch, FlowShim.RxDesc* descs, int count, int interfaceId)
+    {
+        int multiSegment = 0;
+        for (FlowShim.RxDesc* d = descs, end = descs + count; d < end; d++)
+        {
+            multiSegment += d->Flags & FlowShim.RxMultiSegment; // bit 0: the masked flag is 0 or 1
+            batch.UnsafeAppend((nint)d->Data, d->DataLength, (int)d->PacketLength, d->TimestampNs, LinkType.Ethernet, interfaceId);
+        }
+
+        return multiSegment;
+    }
+
+    private void FreeHeld()
+    {
         if (_held != 0)
         {
             FlowShim.MbufFreeBulk(_mbufs, (uint)_held);
             _held = 0;
         }
-
-        NativeMemory.AlignedFree(_mbufs);
-        NativeMemory.AlignedFree(_descs);
-        _mbufs = null;
-        _descs = null;
     }
 }

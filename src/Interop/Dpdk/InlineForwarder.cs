@@ -1,18 +1,19 @@
 // Copyright (c) FlowEngine contributors. Licensed under the MIT License.
 
 using System.Runtime.InteropServices;
+using FlowEngine.Capture;
 using FlowEngine.Flows;
 using FlowEngine.Mitigation;
-using FlowEngine.Packets;
 using static FlowEngine.Interop.Native.Interop;
 
 namespace FlowEngine.Interop.Dpdk;
 
 /// <summary>
 /// Inline mode for an appliance: two started ports, frames received on one sent out of the other after
-/// processing. Each burst (RX queue 0) is decoded, accounted to its flows, judged packet by packet by an
-/// <see cref="IPacketVerdict"/> (the mitigation hook), and the forwarded frames leave in one TX burst (TX
-/// queue 0) of the other port; dropped frames, and frames the device did not take, go back to the pool.
+/// processing. Each burst (RX queue 0) goes through a <see cref="FlowPipeline"/> (decoded, accounted to its flows,
+/// counted in <see cref="Statistics"/>) and is judged packet by packet by an <see cref="IPacketVerdict"/> (the
+/// mitigation hook); the forwarded frames leave in one TX burst (TX queue 0) of the other port. Two native calls a
+/// burst: frames the device did not take are freed inside the TX call, dropped frames inside the next RX call.
 /// </summary>
 /// <remarks>
 /// Frames that do not decode as IP (ARP, for one) carry no flow and are forwarded, so the two sides can still
@@ -22,20 +23,20 @@ namespace FlowEngine.Interop.Dpdk;
 /// </remarks>
 public sealed unsafe class InlineForwarder : IDisposable
 {
-    // Invariant: every native array holds _burst entries and is freed at Dispose; no mbuf outlives a PollOnce
-    // step: it is sent (the device owns it) or freed before the step returns.
+    // Invariant: the native arrays hold _burst entries each and are freed at Dispose. After a step, every mbuf it
+    // received is sent (the device owns it), freed, or dropped and held in the first _pendingFree entries of _rx
+    // until the next RX call frees them (or Dispose does).
     private readonly DpdkPort _first;
     private readonly DpdkPort _second;
     private readonly IPacketVerdict _verdict;
-    private readonly PacketDecoder _decoder;
-    private readonly FlowTable _table;
-    private readonly DecodedPacket[] _decoded;
-    private readonly int[] _decodedFrame;
+    private readonly FlowPipeline _pipeline;
+    private readonly PacketBatch _batch;
+    private readonly PacketVerdict[] _verdicts;
     private readonly int _burst;
     private nint* _rx;
     private nint* _tx;
-    private nint* _drop;
     private FlowShim.RxDesc* _descs;
+    private int _pendingFree;
     private long _received;
     private long _forwarded;
     private long _dropped;
@@ -73,18 +74,19 @@ public sealed unsafe class InlineForwarder : IDisposable
         _second = second;
         _verdict = verdict;
         _burst = burst;
-        _decoder = new PacketDecoder();
-        _table = new FlowTable(flows ?? new FlowTableOptions(), sink);
-        _decoded = new DecodedPacket[burst];
-        _decodedFrame = new int[burst];
+        _pipeline = new FlowPipeline(sink, new FlowPipelineOptions { Flows = flows ?? new FlowTableOptions(), BatchSize = burst });
+        _batch = new PacketBatch(burst);
+        _verdicts = new PacketVerdict[burst];
         _rx = (nint*)NativeMemory.AlignedAlloc((nuint)(burst * sizeof(nint)), 64);
         _tx = (nint*)NativeMemory.AlignedAlloc((nuint)(burst * sizeof(nint)), 64);
-        _drop = (nint*)NativeMemory.AlignedAlloc((nuint)(burst * sizeof(nint)), 64);
         _descs = (FlowShim.RxDesc*)NativeMemory.AlignedAlloc((nuint)(burst * sizeof(FlowShim.RxDesc)), 64);
     }
 
     /// <summary>The flow table (counters, capacity).</summary>
-    public FlowTable Table => _table;
+    public FlowTable Table => _pipeline.Table;
+
+    /// <summary>Frames read, decoded and rejected by reason, as any <see cref="FlowPipeline"/> counts them.</summary>
+    public PipelineStatistics Statistics => _pipeline.Statistics;
 
     /// <summary>Frames received on either port.</summary>
     public long Received => _received;
@@ -125,14 +127,14 @@ public sealed unsafe class InlineForwarder : IDisposable
         }
         finally
         {
-            _table.Flush();
+            _pipeline.Flush();
         }
     }
 
     /// <summary>Emits every flow still in the table.</summary>
-    public void Flush() => _table.Flush();
+    public void Flush() => _pipeline.Flush();
 
-    /// <summary>Frees the burst arrays and the flow table's memory (without flushing).</summary>
+    /// <summary>Frees the dropped frames still held, the burst arrays and the flow table's memory (without flushing).</summary>
     public void Dispose()
     {
         if (_rx == null)
@@ -140,56 +142,43 @@ public sealed unsafe class InlineForwarder : IDisposable
             return;
         }
 
+        if (_pendingFree != 0)
+        {
+            FlowShim.MbufFreeBulk(_rx, (uint)_pendingFree);
+            _pendingFree = 0;
+        }
+
         NativeMemory.AlignedFree(_rx);
         NativeMemory.AlignedFree(_tx);
-        NativeMemory.AlignedFree(_drop);
         NativeMemory.AlignedFree(_descs);
         _rx = null;
         _tx = null;
-        _drop = null;
         _descs = null;
-        _table.Dispose();
+        _pipeline.Dispose();
     }
 
     private int Step(DpdkPort from, DpdkPort to)
     {
-        int n = FlowShim.RxBurst((ushort)from.PortId, 0, _rx, _descs, (ushort)_burst);
+        // The previous step's dropped frames are freed by this call, before the new burst lands in _rx.
+        int n = FlowShim.RxBurst((ushort)from.PortId, 0, _rx, (ushort)_pendingFree, _descs, (ushort)_burst);
+        _pendingFree = 0;
         if (n == 0)
         {
             return 0;
         }
 
-        // Decode; frames that do not decode keep the Forward verdict (marked -1 below).
-        Span<sbyte> verdicts = stackalloc sbyte[n];
-        int decoded = 0;
-        long last = long.MinValue;
-        FlowShim.RxDesc* d = _descs;
-        for (int i = 0; i < n; i++, d++)
-        {
-            verdicts[i] = -1;
-            ref DecodedPacket packet = ref _decoded[decoded];
-            packet.TimestampNs = d->TimestampNs;
-            packet.WireLength = (int)d->PacketLength;
-            last = Math.Max(last, d->TimestampNs);
-            if (_decoder.Decode(new ReadOnlySpan<byte>((void*)d->Data, (int)d->DataLength), LinkType.Ethernet, ref packet) && packet.IpVersion != 0)
-            {
-                _decodedFrame[decoded++] = i;
-            }
-        }
+        _batch.Clear();
+        _ = DpdkPacketSource.AppendBurst(_batch, _descs, n, from.PortId);
 
-        _ = _table.UpdateBatch(_decoded.AsSpan(0, decoded));
-        _table.Advance(last);
-        for (int j = 0; j < decoded; j++)
-        {
-            verdicts[_decodedFrame[j]] = (sbyte)_verdict.Decide(in _decoded[j]);
-        }
+        _pipeline.ProcessInlineBatch(_batch, _verdict, _verdicts);
 
+        // Forwarded frames to _tx; dropped ones compacted to the front of _rx (drop never passes i).
         int send = 0, drop = 0;
         for (int i = 0; i < n; i++)
         {
-            if (verdicts[i] == (sbyte)PacketVerdict.Drop)
+            if (_verdicts[i] == PacketVerdict.Drop)
             {
-                _drop[drop++] = _rx[i];
+                _rx[drop++] = _rx[i];
             }
             else
             {
@@ -197,17 +186,8 @@ public sealed unsafe class InlineForwarder : IDisposable
             }
         }
 
-        int sent = send == 0 ? 0 : FlowShim.TxBurst((ushort)to.PortId, 0, _tx, (ushort)send);
-        if (sent < send)
-        {
-            FlowShim.MbufFreeBulk(_tx + sent, (uint)(send - sent));
-        }
-
-        if (drop != 0)
-        {
-            FlowShim.MbufFreeBulk(_drop, (uint)drop);
-        }
-
+        int sent = send == 0 ? 0 : FlowShim.TxBurst((ushort)to.PortId, 0, _tx, (ushort)send, freeUnsent: 1);
+        _pendingFree = drop;
         _received += n;
         _forwarded += sent;
         _notSent += send - sent;

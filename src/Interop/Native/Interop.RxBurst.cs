@@ -8,27 +8,26 @@ internal static partial class Interop
 {
     internal static unsafe partial class FlowShim
     {
-        /// <summary>fe_rx_desc.flags: RssHash is valid.</summary>
-        internal const uint RxRssHash = 0x1;
-
-        /// <summary>fe_rx_desc.flags: TimestampNs comes from the driver, not the host clock.</summary>
-        internal const uint RxTimestamp = 0x2;
-
         /// <summary>fe_rx_desc.flags: the frame continues in further segments (DataLength &lt; PacketLength).</summary>
-        internal const uint RxMultiSegment = 0x4;
+        internal const ushort RxMultiSegment = 0x1;
 
         /// <summary>
-        /// Receives up to count frames from one queue into mbufs and descs; returns the number received. The
-        /// buffers belong to the caller until <see cref="MbufFreeBulk"/> or <see cref="TxBurst"/>.
+        /// One native call per burst: returns the first <paramref name="freeCount"/> buffers of mbufs (the previous
+        /// burst) to their pools, then receives up to count frames from one queue into mbufs and descs; returns the
+        /// number received. The buffers belong to the caller until passed back as freeCount,
+        /// <see cref="MbufFreeBulk"/> or <see cref="TxBurst"/>.
         /// </summary>
         [LibraryImport(Libraries.FlowShim, EntryPoint = "fe_rx_burst")]
-        [SuppressGCTransition] // Non-blocking poll of one queue, no callbacks, no allocation: see benchmark DpdkRxBurst.
-        internal static partial int RxBurst(ushort portId, ushort queueId, nint* mbufs, RxDesc* descs, ushort count);
+        [SuppressGCTransition] // Non-blocking poll of one queue, no callbacks, no allocation: see benchmark DpdkRxBenchmarks.
+        internal static partial int RxBurst(ushort portId, ushort queueId, nint* mbufs, ushort freeCount, RxDesc* descs, ushort count);
 
-        /// <summary>Sends up to count buffers; returns how many the device took (the rest stay the caller's).</summary>
+        /// <summary>
+        /// Sends up to count buffers; returns how many the device took. With freeUnsent (1), the rest go back to
+        /// their pools in the same call; with 0 they stay the caller's.
+        /// </summary>
         [LibraryImport(Libraries.FlowShim, EntryPoint = "fe_tx_burst")]
         [SuppressGCTransition] // Non-blocking enqueue, no callbacks.
-        internal static partial int TxBurst(ushort portId, ushort queueId, nint* mbufs, ushort count);
+        internal static partial int TxBurst(ushort portId, ushort queueId, nint* mbufs, ushort count, byte freeUnsent);
 
         /// <summary>Returns count buffers to their pools.</summary>
         [LibraryImport(Libraries.FlowShim, EntryPoint = "fe_mbuf_free_bulk")]
@@ -36,12 +35,20 @@ internal static partial class Interop
         internal static partial void MbufFreeBulk(nint* mbufs, uint count);
 
         /// <summary>
-        /// struct fe_rx_desc (32 bytes).
+        /// Benchmark baseline: iterations bursts of up to burst frames received and freed by a loop in C (describe
+        /// 1: through fe_rx_burst's own code, descriptors and folded free included). Returns the frames received or
+        /// a negative errno.
+        /// </summary>
+        [LibraryImport(Libraries.FlowShim, EntryPoint = "fe_bench_rx_free_loop")]
+        internal static partial long BenchRxFreeLoop(ushort portId, ushort queueId, ushort burst, long iterations, byte describe);
+
+        /// <summary>
+        /// struct fe_rx_desc (24 bytes).
         /// <code>
-        ///   0        8               16       20       24       28       32
-        ///   +--------+---------------+--------+--------+--------+--------+
-        ///   | data   | timestamp_ns  |data_len|pkt_len |rss_hash| flags  |
-        ///   +--------+---------------+--------+--------+--------+--------+
+        ///   0        8               16       20   22   24
+        ///   +--------+---------------+--------+----+----+
+        ///   | data   | timestamp_ns  |pkt_len |dlen|flgs|
+        ///   +--------+---------------+--------+----+----+
         /// </code>
         /// </summary>
         [StructLayout(LayoutKind.Sequential)]
@@ -49,10 +56,9 @@ internal static partial class Interop
         {
             public ulong Data;
             public long TimestampNs;
-            public uint DataLength;
             public uint PacketLength;
-            public uint RssHash;
-            public uint Flags;
+            public ushort DataLength;
+            public ushort Flags;
         }
     }
 }

@@ -18,7 +18,10 @@ public static class MultiQueueRunner
     /// cancelled (and drained and flushed) and the failures are rethrown.
     /// </summary>
     /// <param name="sources">One source per worker; each is read only by its worker. The caller disposes them.</param>
-    /// <param name="pipelines">One pipeline per worker; its sink is called on the worker's thread.</param>
+    /// <param name="pipelines">
+    /// One pipeline per worker; it reads its source into its own batch, so its <see cref="FlowPipelineOptions.BatchSize"/>
+    /// is the burst size of a DPDK source (with the source's own maximum). Its sink is called on the worker's thread.
+    /// </param>
     /// <param name="options">Settings; defaults when null.</param>
     /// <param name="cancellationToken">Stops the run.</param>
     /// <returns>One result per worker, in worker order.</returns>
@@ -101,39 +104,32 @@ public static class MultiQueueRunner
                 lcore = DpdkEal.RegisterCurrentThread();
             }
 
-            var batch = new PacketBatch(options.BatchSize);
+            // The pipeline reads into its own batch: its FlowPipelineOptions.BatchSize is the burst size.
             while (!stop.IsCancellationRequested)
             {
-                if (!source.ReadBatch(batch))
+                if (!pipeline.TryProcessNext(source, out int frames))
                 {
                     ended = true;
                     break;
                 }
 
-                if (batch.Count == 0)
+                if (frames == 0)
                 {
                     // Poll mode; yielding keeps an idle queue from starving the other threads of a small host.
                     Thread.Yield();
-                    continue;
                 }
-
-                pipeline.ProcessBatch(batch);
             }
 
             // Drain: what the queue already holds belongs to this run.
             for (int i = 0; !ended && i < options.MaxDrainBatches; i++)
             {
-                if (!source.ReadBatch(batch))
+                if (!pipeline.TryProcessNext(source, out int frames))
                 {
                     ended = true;
                 }
-                else if (batch.Count == 0)
+                else if (frames == 0)
                 {
                     break;
-                }
-                else
-                {
-                    pipeline.ProcessBatch(batch);
                 }
             }
         }

@@ -11,9 +11,6 @@ public sealed class MultiQueueRunnerOptions
     /// </summary>
     public IReadOnlyList<int>? Cpus { get; set; }
 
-    /// <summary>Frames per batch, which is also the burst size of DPDK sources. Default: 32.</summary>
-    public int BatchSize { get; set; } = 32;
-
     /// <summary>Most batches each worker reads after cancellation to drain its queue. Default: 4096.</summary>
     public int MaxDrainBatches { get; set; } = 4096;
 
@@ -22,8 +19,6 @@ public sealed class MultiQueueRunnerOptions
 
     internal void Validate()
     {
-        ArgumentOutOfRangeException.ThrowIfLessThan(BatchSize, 1);
-        ArgumentOutOfRangeException.ThrowIfGreaterThan(BatchSize, 65536);
         ArgumentOutOfRangeException.ThrowIfNegative(MaxDrainBatches);
         if (Cpus is not null)
         {

@@ -89,6 +89,7 @@ public class InlineForwarderTests(EalFixture fixture)
             Assert.Equal(0, run.Forwarder.NotSent);
             Assert.Equal(0, table.Dropped);
             Assert.True(run.Forwarder.Forwarded > 150, $"{run.Forwarder.Forwarded} frames forwarded");
+            AssertStatisticsAddUp(run.Forwarder);
 
             long[] sizes = output.Split(' ').Select(s => long.Parse(s, CultureInfo.InvariantCulture)).ToArray();
             FlowRecord http = Assert.Single(records, r => r.Protocol == 6 && r.DestinationPort == 8080 && r.ForwardPayloadBytes > 0);
@@ -172,9 +173,22 @@ public class InlineForwarderTests(EalFixture fixture)
             // The flow table saw every datagram of the dropped flow: accounting comes before the verdict.
             FlowRecord dropped = Assert.Single(records, r => r.Protocol == 17 && (r.SourcePort == 5001 || r.DestinationPort == 5001));
             Assert.Equal(20u, dropped.ForwardPackets + dropped.ReversePackets);
+            AssertStatisticsAddUp(run.Forwarder);
+            Assert.Equal(table.Dropped, run.Forwarder.Dropped);
         }
 
         Assert.Equal(fixture.Pool.Capacity, fixture.Pool.AvailableCount);
+    }
+
+    /// <summary>The inline path counts as a file-reader pipeline does: every frame read, decoded or rejected once.</summary>
+    private static void AssertStatisticsAddUp(InlineForwarder forwarder)
+    {
+        PipelineStatistics stats = forwarder.Statistics;
+        Assert.Equal(forwarder.Received, stats.PacketsRead);
+        Assert.Equal(stats.PacketsRead, stats.PacketsDecoded + stats.PacketsRejected);
+        Assert.Equal(forwarder.Table.Statistics.Packets, stats.PacketsDecoded);
+        Assert.True(stats.PacketsDecoded > 0, "nothing decoded");
+        Assert.Equal(forwarder.Received, forwarder.Forwarded + forwarder.Dropped + forwarder.NotSent);
     }
 
     private static void Ping(InlineLab lab, bool expectReplies)
