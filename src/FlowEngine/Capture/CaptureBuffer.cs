@@ -5,6 +5,7 @@ using System.IO.Compression;
 using System.IO.MemoryMappedFiles;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
+using FlowEngine.Flows.Internal;
 
 namespace FlowEngine.Capture;
 
@@ -33,7 +34,11 @@ internal sealed unsafe class CaptureBuffer : IDisposable
 {
     // Invariant: _base points at _length readable bytes: the mapped view (owned by _view, released in Dispose) or
     // the pinned _buffer array (alive as long as this object). Frames handed out point into that memory.
+    // Bytes ahead of the parser that PrefetchAhead keeps requested: about eight typical records.
+    private const long PrefetchDistance = 2048;
+
     private readonly MemoryMappedFile? _map;
+    private long _prefetchedTo;
     private readonly MemoryMappedViewAccessor? _view;
     private readonly GZipStream? _gzip;
     private byte[]? _buffer;
@@ -73,6 +78,26 @@ internal sealed unsafe class CaptureBuffer : IDisposable
     {
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         get => _base + Position;
+    }
+
+    /// <summary>
+    /// Hints the CPU to fetch the window's next <see cref="PrefetchDistance"/> bytes after <see cref="Position"/>
+    /// (each line once). Records are read one after another, each position known only from the previous record's
+    /// length, so without it every record's first line is a dependent miss, and the hardware prefetcher stops at
+    /// every 4 KiB page of a mapped file.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public void PrefetchAhead()
+    {
+        long target = Math.Min(Position + PrefetchDistance, _length);
+        long line = Math.Max(_prefetchedTo, Position);
+        while (line < target)
+        {
+            Prefetch.Line(ref _base[line]);
+            line += 64;
+        }
+
+        _prefetchedTo = Math.Max(_prefetchedTo, line);
     }
 
     /// <summary>Offset in the uncompressed capture of the window start.</summary>
@@ -199,6 +224,7 @@ internal sealed unsafe class CaptureBuffer : IDisposable
 
         WindowOffset += Position;
         Position = 0;
+        _prefetchedTo = 0;
         _length = unread;
         if (count > _buffer.Length)
         {
@@ -218,6 +244,7 @@ internal sealed unsafe class CaptureBuffer : IDisposable
         count -= _length - Position;
         WindowOffset += _length;
         Position = 0;
+        _prefetchedTo = 0;
         _length = 0;
         while (count > 0)
         {

@@ -78,6 +78,7 @@ internal sealed unsafe class PcapNgParser : CaptureParser
                 return StopAtHeader(result, "block header", MinBlockLength);
             }
 
+            input.PrefetchAhead();
             byte* p = input.Current;
             uint type = Unsafe.ReadUnaligned<uint>(p);
             uint length;

@@ -55,6 +55,7 @@ internal sealed unsafe class PcapParser : CaptureParser
                 return StopAtHeader(result, "record header", RecordHeaderLength);
             }
 
+            input.PrefetchAhead();
             byte* p = input.Current;
             uint capturedLength = ReadUInt32(p + 8);
             if (capturedLength > (uint)MaxCapturedLength)
