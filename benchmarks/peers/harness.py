@@ -122,7 +122,7 @@ def tshark_parse(out_text, work):
 
 def softflowd_cmd(cap, work, args):
     # (-p/-c with paths of our own make 1.1.0 hang after reading the file; it keeps its /var/run defaults)
-    return ["softflowd", "-d", "-6", "-r", cap, "-m", str(args.max_flows)]
+    return ["softflowd", "-d", "-6", "-r", cap, "-m", str(args.peer_max_flows)]
 
 
 def softflowd_parse(out_text, work):
@@ -312,6 +312,8 @@ def main():
     p.add_argument("--reps", type=int, default=3, help="runs of each tool per capture; medians are reported")
     p.add_argument("--scaling-reps", type=int, default=5, help="in-process passes per worker count")
     p.add_argument("--tolerance", type=float, default=0.005, help="allowed relative difference of flow counts")
+    p.add_argument("--peer-max-flows", type=parse_count, default=None,
+                   help="softflowd's flow table size (default 2 x --flows; smaller forces early expiry)")
     p.add_argument("--tools", default=",".join(t["name"] for t in TOOLS))
     p.add_argument("--out", default="peers-results.json", help="JSON results file")
     p.add_argument("--workdir", default=None, help="where captures and tool outputs go (default: a new dir in /tmp, removed)")
@@ -322,6 +324,7 @@ def main():
     if args.packets is None:
         args.packets = min(8_000_000, 40 * args.flows)
     args.max_flows = max(65536, args.flows * 2)
+    args.peer_max_flows = args.peer_max_flows or args.max_flows
     selected = [t for t in TOOLS if t["name"] in args.tools.split(",")]
     if not selected or selected[0]["name"] != "flowengine":
         p.error("--tools must start with flowengine (the reference for counts and ratios)")
