@@ -336,7 +336,7 @@ def main():
         p.error("--reps 1..20, --scaling-reps 1..50")
     if args.packets is None:
         args.packets = min(8_000_000, 40 * args.flows)
-    args.max_flows = max(65536, args.flows * 2)
+    args.max_flows = max(65536, 1 << (args.flows * 2 - 1).bit_length())  # a power of two: the table's capacity
     args.peer_max_flows = args.peer_max_flows or args.max_flows
     selected = [t for t in TOOLS if t["name"] in args.tools.split(",")]
     if not selected or selected[0]["name"] != "flowengine":
