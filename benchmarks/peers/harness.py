@@ -187,6 +187,9 @@ def argus_parse(out_text, work):
 
 
 def pmacctd_conf(cap, work, aggregate):
+    # When the print plugin's cache fills (default print_cache_entries, 16411 buckets) it purges early; append keeps
+    # those purges instead of letting the final one overwrite them. A cache sized for 1M flows (1000003 entries,
+    # 4 GB) is still being allocated when the core has finished a small file and exits, and nothing is written.
     conf = os.path.join(work, "pmacctd.conf")
     with open(conf, "w") as f:
         f.write(f"""daemonize: false
@@ -196,6 +199,7 @@ plugins: print
 print_output: csv
 print_output_file: {os.path.join(work, 'pmacctd.csv')}
 print_refresh_time: 86400
+print_output_file_append: true
 plugin_pipe_size: 104857600
 plugin_buffer_size: 102400
 """)
@@ -211,9 +215,9 @@ def pmacctd_cmd(cap, work, args):
 def pmacctd_parse(out_text, work):
     rows, keys = 0, set()
     with open(os.path.join(work, "pmacctd.csv")) as f:
-        for line in f.read().splitlines()[1:]:
-            x = line.split(",")  # SRC_IP,DST_IP,SRC_PORT,DST_PORT,PROTOCOL,PACKETS,BYTES
-            if len(x) >= 5:
+        for line in f.read().splitlines():
+            x = line.split(",")  # SRC_IP,DST_IP,SRC_PORT,DST_PORT,PROTOCOL,PACKETS,BYTES (a header per purge)
+            if len(x) >= 5 and x[0] != "SRC_IP":
                 rows += 1
                 keys.add(fold(x[4], x[0], x[2], x[1], x[3]))
     return {"records": rows, "distinct": len(keys)}
