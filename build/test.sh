@@ -5,7 +5,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 need=()
-for pkg in python3 jq make gcc tshark tcpdump iputils-ping pkg-config libdpdk-dev iproute2 dnsutils nmap hping3 iperf3 nfdump dnsmasq-base nftables ethtool curl; do
+for pkg in python3 jq make gcc tshark tcpdump iputils-ping pkg-config libdpdk-dev iproute2 dnsutils nmap hping3 iperf3 nfdump dnsmasq-base nftables ethtool curl \
+    time softflowd argus-server argus-client pmacct libpcap0.8; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || need+=("$pkg")
 done
 if ((${#need[@]})); then
@@ -33,9 +34,13 @@ alloc_rc=$?
 # The traffic lab: namespaces, kernel VXLAN, real tools and attacks, bounded to a few minutes.
 bash tests/lab/lab_smoke.sh 2>&1 | tee /tmp/flowengine-lab.log
 lab_rc=${PIPESTATUS[0]}
+# The peer harness (issue 5) on a tiny capture: every peer runs, counts agree, the JSON is complete.
+bash tests/peers/peers_smoke.sh 2>&1 | tee /tmp/flowengine-peers.log
+peers_rc=${PIPESTATUS[0]}
 set -e
 if (( alloc_rc != 0 && rc == 0 )); then rc=$alloc_rc; fi
 if (( lab_rc != 0 && rc == 0 )); then rc=$lab_rc; fi
+if (( peers_rc != 0 && rc == 0 )); then rc=$peers_rc; fi
 # One closing line with the totals, as 'N passed, N failed'.
 python3 - <<'PY'
 import re
@@ -46,6 +51,11 @@ skipped = sum(int(x) for x in re.findall(r'Skipped:\s+(\d+)', text))
 lab = re.findall(r'^lab: (\d+) passed, (\d+) failed', open('/tmp/flowengine-lab.log').read(), re.M)
 if lab:
     passed += int(lab[-1][0]); failed += int(lab[-1][1])
+else:
+    failed += 1
+peers = re.findall(r'^peers: (\d+) passed, (\d+) failed', open('/tmp/flowengine-peers.log').read(), re.M)
+if peers:
+    passed += int(peers[-1][0]); failed += int(peers[-1][1])
 else:
     failed += 1
 print(f"tests: {passed} passed, {failed} failed, {skipped} skipped")

@@ -30,6 +30,8 @@ public static class Program
                     return DetectCommand.Run(args[1..]);
                 case "memory-probe":
                     return MemoryProbeCommand.Run(args[1..]);
+                case "file-throughput":
+                    return FileThroughputCommand.Run(args[1..]);
             }
         }
 
