@@ -4,18 +4,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-need=()
-for pkg in python3 jq make gcc tshark tcpdump iputils-ping pkg-config libdpdk-dev iproute2 dnsutils nmap hping3 iperf3 nfdump dnsmasq-base nftables ethtool curl \
-    time softflowd argus-server argus-client pmacct libpcap0.8; do
-  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || need+=("$pkg")
-done
-if ((${#need[@]})); then
-  echo "installing: ${need[*]}"
-  export DEBIAN_FRONTEND=noninteractive
-  echo "wireshark-common wireshark-common/install-setuid boolean false" | debconf-set-selections
-  apt-get update -qq
-  apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
-fi
+bash build/apt-ensure.sh python3 jq make gcc tshark tcpdump iputils-ping pkg-config libdpdk-dev iproute2 dnsutils nmap hping3 \
+  iperf3 nfdump dnsmasq-base nftables ethtool curl time softflowd argus-server argus-client pmacct libpcap0.8
 
 if [[ -f native/Makefile ]]; then
   make -C native

@@ -15,17 +15,7 @@ for a in "$@"; do
   if [[ "$a" == "--no-build" ]]; then build=0; else args+=("$a"); fi
 done
 
-need=()
-for pkg in python3 time tshark softflowd argus-server argus-client pmacct nfdump libpcap0.8; do
-  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || need+=("$pkg")
-done
-if ((${#need[@]})); then
-  echo "installing: ${need[*]}"
-  export DEBIAN_FRONTEND=noninteractive
-  echo "wireshark-common wireshark-common/install-setuid boolean false" | debconf-set-selections
-  apt-get update -qq
-  apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
-fi
+bash "$root/build/apt-ensure.sh" python3 time tshark softflowd argus-server argus-client pmacct nfdump libpcap0.8
 # The Debian packages may start daemons of their own; the harness runs its own processes only.
 for svc in softflowd argus-server pmacctd nfdump; do
   systemctl is-active --quiet "$svc" 2>/dev/null && systemctl stop "$svc" || true
