@@ -177,6 +177,12 @@ FE_EXPORT int32_t fe_mbuf_load(void *pool, const uint8_t *data, const uint32_t *
 #define FE_BENCH_MAX_BURST 256
 FE_EXPORT int64_t fe_bench_rx_free_loop(uint16_t port_id, uint16_t queue_id, uint16_t burst, int64_t iterations,
 	uint8_t describe);
+/*
+ * Benchmark baseline of a ring port's replay: iterations bursts received through fe_rx_burst's own code
+ * (descriptors written, nothing to free) and sent back on the same port and queue number, in C. Returns the
+ * frames sent back (frames not taken are freed), or a negative errno.
+ */
+FE_EXPORT int64_t fe_bench_rx_tx_loop(uint16_t port_id, uint16_t queue_id, uint16_t burst, int64_t iterations);
 
 #ifdef __cplusplus
 }

@@ -28,7 +28,8 @@ namespace FlowEngine.Benchmarks.Interop;
 /// copies each frame of the file batches into its own mbuf once, stamped with its capture timestamp, and queues
 /// them; each burst is received, decoded and accounted, then sent back into the ring
 /// (<see cref="DpdkPacketSource.TransmitHeld"/>), so the loop recycles its buffers: no allocation, free or copy
-/// per packet, one native call to receive and one to send a burst.</item>
+/// per packet, one native call to receive and one to send a burst; beside it, the same receive-and-send-back
+/// loop in C (<c>fe_bench_rx_tx_loop</c>), the ring port's own share.</item>
 /// <item><c>NullPath</c>: receive, decode and flow update on <c>net_null</c>, one flow table of 1024 UDP flows.</item>
 /// </list>
 /// </summary>
@@ -177,6 +178,12 @@ public unsafe class DpdkRxBenchmarks : IDisposable
         _ringNotSent += notSent;
         return _ringPipeline.Table.Statistics.Packets;
     }
+
+    /// <summary>The ring port's own cost: fe_rx_burst's code (descriptors, timestamps) and the send back, looped in C.</summary>
+    /// <returns>Frames sent back.</returns>
+    [Benchmark(OperationsPerInvoke = Operations)]
+    [BenchmarkCategory(FullPath)]
+    public long RingRxTxLoopInC() => FlowShim.BenchRxTxLoop((ushort)_ringPort.PortId, 0, Burst, BurstsPerInvoke);
 
     /// <summary>Receive, decode and flow update of each burst on net_null.</summary>
     /// <returns>Packets accounted so far.</returns>
@@ -355,6 +362,11 @@ public unsafe class DpdkRxBenchmarks : IDisposable
             {
                 throw new InvalidOperationException($"the C loop on port {port} received {frames} frames, not {2 * Operations}");
             }
+        }
+
+        if (FlowShim.BenchRxTxLoop((ushort)_ringPort.PortId, 0, Burst, BurstsPerInvoke) != Operations)
+        {
+            throw new InvalidOperationException("the C loop on the ring port did not send back every frame it received");
         }
 
         // BDN divides allocated bytes by OperationsPerInvoke (32768), so a small allocation per invocation would
