@@ -150,6 +150,25 @@ FE_EXPORT int32_t fe_tx_burst(uint16_t port_id, uint16_t queue_id, void **mbufs,
 FE_EXPORT void fe_mbuf_free_bulk(void **mbufs, uint32_t count);
 
 /*
+ * Ring ports (net_ring): an ethdev whose one RX queue and one TX queue are the same rte_ring (single producer,
+ * single consumer, exactly capacity entries), created as port "net_ring_<name>" (name: 1 to 22 characters).
+ * fe_tx_burst on it enqueues the buffers without copying or freeing them; fe_rx_burst dequeues them again, in
+ * order: a replay that recycles its buffers. Timestamps: configured with rx_timestamp, a ring port reports the
+ * nanoseconds fe_mbuf_load wrote; otherwise the host clock.
+ */
+FE_EXPORT int32_t fe_ring_port_create(const char *name, uint32_t capacity, int32_t socket_id, uint16_t *port_id);
+/* Stops and detaches the port, returns the buffers still in the ring to their pools and frees the ring. */
+FE_EXPORT int32_t fe_ring_port_destroy(const char *name);
+/*
+ * Setup, not the hot path: allocates count buffers from pool into mbufs and copies frame i (lengths[i] bytes,
+ * taken in turn from data) into buffer i as one segment; with timestamps_ns, stamps buffer i with
+ * timestamps_ns[i] in the mbuf timestamp field (registered here) and sets the RX timestamp flag. All or nothing:
+ * -ENOBUFS when the pool is short, -EMSGSIZE when a frame exceeds a buffer's room.
+ */
+FE_EXPORT int32_t fe_mbuf_load(void *pool, const uint8_t *data, const uint32_t *lengths, const int64_t *timestamps_ns,
+	uint32_t count, void **mbufs);
+
+/*
  * Benchmark baseline: the receive loop of a C application, in C. Runs iterations bursts of up to burst frames
  * (1..FE_BENCH_MAX_BURST) on one queue, each freed in bulk before the next; with describe, each burst goes
  * through fe_rx_burst's own code (free folded in, descriptors written) instead of plain rte_eth_rx_burst and
@@ -158,6 +177,12 @@ FE_EXPORT void fe_mbuf_free_bulk(void **mbufs, uint32_t count);
 #define FE_BENCH_MAX_BURST 256
 FE_EXPORT int64_t fe_bench_rx_free_loop(uint16_t port_id, uint16_t queue_id, uint16_t burst, int64_t iterations,
 	uint8_t describe);
+/*
+ * Benchmark baseline of a ring port's replay: iterations bursts received through fe_rx_burst's own code
+ * (descriptors written, nothing to free) and sent back on the same port and queue number, in C. Returns the
+ * frames sent back (frames not taken are freed), or a negative errno.
+ */
+FE_EXPORT int64_t fe_bench_rx_tx_loop(uint16_t port_id, uint16_t queue_id, uint16_t burst, int64_t iterations);
 
 #ifdef __cplusplus
 }

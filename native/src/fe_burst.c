@@ -103,3 +103,26 @@ FE_EXPORT int64_t fe_bench_rx_free_loop(uint16_t port_id, uint16_t queue_id, uin
 	}
 	return frames;
 }
+
+FE_EXPORT int64_t fe_bench_rx_tx_loop(uint16_t port_id, uint16_t queue_id, uint16_t burst, int64_t iterations)
+{
+	struct rte_mbuf *bufs[FE_BENCH_MAX_BURST];
+	struct fe_rx_desc descs[FE_BENCH_MAX_BURST];
+	int64_t frames = 0;
+
+	fe_clear_error();
+	if (burst == 0 || burst > FE_BENCH_MAX_BURST || iterations < 0)
+		return fe_fail(-EINVAL, "bench: burst %u (1 to %d), iterations %" PRId64, burst, FE_BENCH_MAX_BURST,
+			iterations);
+	if (!rte_eth_dev_is_valid_port(port_id))
+		return fe_fail(-ENODEV, "port %u does not exist", port_id);
+	for (int64_t i = 0; i < iterations; i++) {
+		uint16_t n = rx_burst(port_id, queue_id, bufs, 0, descs, burst);
+		uint16_t sent = n == 0 ? 0 : rte_eth_tx_burst(port_id, queue_id, bufs, n);
+
+		if (unlikely(sent < n))
+			rte_pktmbuf_free_bulk(bufs + sent, n - sent);
+		frames += sent;
+	}
+	return frames;
+}

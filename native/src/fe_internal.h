@@ -16,5 +16,7 @@ extern uint64_t fe_timestamp_flag;
  * to the driver: net_pcap reports microseconds since the Unix epoch, NICs report raw clock ticks).
  */
 extern uint32_t fe_timestamp_scale[];
+/* Sets fe_timestamp_offset and fe_timestamp_flag once the timestamp field and flag are registered. */
+void fe_timestamp_lookup(void);
 
 #endif

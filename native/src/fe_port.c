@@ -28,7 +28,7 @@ static int32_t check_port(uint16_t port_id)
 }
 
 /* Looks up the timestamp field a driver registered; drivers register it at configure or start. */
-static void lookup_timestamp(void)
+void fe_timestamp_lookup(void)
 {
 	int offset = rte_mbuf_dynfield_lookup(RTE_MBUF_DYNFIELD_TIMESTAMP_NAME, NULL);
 	int bit = rte_mbuf_dynflag_lookup(RTE_MBUF_DYNFLAG_RX_TIMESTAMP_NAME, NULL);
@@ -180,7 +180,10 @@ FE_EXPORT int32_t fe_port_configure(uint16_t port_id, const struct fe_port_confi
 	/* net_pcap stamps every frame with its capture time without advertising the offload. */
 	if (config->rx_timestamp && strcmp(info.driver_name, "net_pcap") == 0)
 		fe_timestamp_scale[port_id] = 1000;
-	lookup_timestamp();
+	/* net_ring passes buffers through untouched: a timestamp is the one fe_mbuf_load wrote, in nanoseconds. */
+	if (config->rx_timestamp && strcmp(info.driver_name, "net_ring") == 0)
+		fe_timestamp_scale[port_id] = 1;
+	fe_timestamp_lookup();
 	return 0;
 }
 
@@ -203,7 +206,7 @@ FE_EXPORT int32_t fe_port_start(uint16_t port_id)
 			return fe_fail(ret, "port %u: enabling promiscuous mode failed", port_id);
 		}
 	}
-	lookup_timestamp();
+	fe_timestamp_lookup();
 	return 0;
 }
 

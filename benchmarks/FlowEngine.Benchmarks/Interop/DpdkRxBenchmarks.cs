@@ -23,7 +23,13 @@ namespace FlowEngine.Benchmarks.Interop;
 /// <item><c>FullPath</c> (<c>net_pcap</c>, <c>infinite_rx=1</c>, over samples/data/default.pcapng): receive,
 /// decode and flow update of every burst, against the file-reader pipeline
 /// (<see cref="FlowPipeline.ProcessBatch"/>) over batches of the same packets, in the same order,
-/// already in memory; and the PMD's own receive-and-free loop in C, which copies every frame.</item>
+/// already in memory; and the PMD's own receive-and-free loop in C, which copies every frame. Then the same
+/// packets replayed without copies by a ring port (<c>net_ring</c>, one rte_ring as its RX and TX queue): setup
+/// copies each frame of the file batches into its own mbuf once, stamped with its capture timestamp, and queues
+/// them; each burst is received, decoded and accounted, then sent back into the ring
+/// (<see cref="DpdkPacketSource.TransmitHeld"/>), so the loop recycles its buffers: no allocation, free or copy
+/// per packet, one native call to receive and one to send a burst; beside it, the same receive-and-send-back
+/// loop in C (<c>fe_bench_rx_tx_loop</c>), the ring port's own share.</item>
 /// <item><c>NullPath</c>: receive, decode and flow update on <c>net_null</c>, one flow table of 1024 UDP flows.</item>
 /// </list>
 /// </summary>
@@ -55,6 +61,11 @@ public unsafe class DpdkRxBenchmarks : IDisposable
     private DpdkMempool _pcapPool = null!;
     private DpdkPort _nullPort = null!;
     private DpdkPort _pcapPort = null!;
+    private DpdkMempool _ringPool = null!;
+    private DpdkPort _ringPort = null!;
+    private DpdkPacketSource _ringSource = null!;
+    private FlowPipeline _ringPipeline = null!;
+    private long _ringNotSent;
     private DpdkPacketSource _nullSource = null!;
     private DpdkPacketSource _pcapSource = null!;
     private PacketBatch _batch = null!;
@@ -147,6 +158,33 @@ public unsafe class DpdkRxBenchmarks : IDisposable
     [BenchmarkCategory(FullPath)]
     public long PcapRxFreeLoopInC() => FlowShim.BenchRxFreeLoop((ushort)_pcapPort.PortId, 0, Burst, BurstsPerInvoke, 0);
 
+    /// <summary>
+    /// The same packets replayed by a ring port without copies: receive, decode and flow update of each burst, then
+    /// the burst sent back into the ring.
+    /// </summary>
+    /// <returns>Packets accounted so far.</returns>
+    [Benchmark(OperationsPerInvoke = Operations)]
+    [BenchmarkCategory(FullPath)]
+    public long RingReceiveDecodeFlowUpdate()
+    {
+        int notSent = 0;
+        for (int i = 0; i < BurstsPerInvoke; i++)
+        {
+            _ringSource.ReadBatch(_batch);
+            _ringPipeline.ProcessBatch(_batch);
+            notSent += _batch.Count - _ringSource.TransmitHeld(_ringPort, 0);
+        }
+
+        _ringNotSent += notSent;
+        return _ringPipeline.Table.Statistics.Packets;
+    }
+
+    /// <summary>The ring port's own cost: fe_rx_burst's code (descriptors, timestamps) and the send back, looped in C.</summary>
+    /// <returns>Frames sent back.</returns>
+    [Benchmark(OperationsPerInvoke = Operations)]
+    [BenchmarkCategory(FullPath)]
+    public long RingRxTxLoopInC() => FlowShim.BenchRxTxLoop((ushort)_ringPort.PortId, 0, Burst, BurstsPerInvoke);
+
     /// <summary>Receive, decode and flow update of each burst on net_null.</summary>
     /// <returns>Packets accounted so far.</returns>
     [Benchmark(OperationsPerInvoke = Operations)]
@@ -167,8 +205,12 @@ public unsafe class DpdkRxBenchmarks : IDisposable
     {
         _nullSource?.Dispose();
         _pcapSource?.Dispose();
+        _ringSource?.Dispose();
         _nullPort?.Dispose();
         _pcapPort?.Dispose();
+
+        // Destroying the ring port frees the buffers still queued in it.
+        _ringPort?.Dispose();
         if (_registered)
         {
             DpdkEal.UnregisterCurrentThread();
@@ -178,8 +220,10 @@ public unsafe class DpdkRxBenchmarks : IDisposable
         _nullPipeline?.Dispose();
         _pcapPipeline?.Dispose();
         _filePipeline?.Dispose();
+        _ringPipeline?.Dispose();
         _nullPool?.Dispose();
         _pcapPool?.Dispose();
+        _ringPool?.Dispose();
         _eal?.Dispose();
         try
         {
@@ -237,6 +281,16 @@ public unsafe class DpdkRxBenchmarks : IDisposable
         _filePipeline = new FlowPipeline(new CountingSink(), options);
         _fileBatches = ReadFileBatches(capture);
 
+        // A ring port loaded with the file batches' frames, in their order, each in its own mbuf.
+        int ringFrames = _fileBatches.Length * Burst;
+        _ringPool = _eal.CreateMempool("fe-bench-ring", ringFrames, cacheSize: 256);
+        _ringPort = _eal.CreateRingPort("fe-bench", ringFrames);
+        _ringPort.Configure(new DpdkPortOptions { RxQueues = 1, TxQueues = 1, Rss = false, Promiscuous = false, DriverTimestamps = true }, _ringPool);
+        _ringPort.Start();
+        LoadRing(_ringPort, _ringPool, _fileBatches);
+        _ringSource = _ringPort.CreateSource(0, Burst);
+        _ringPipeline = new FlowPipeline(new CountingSink(), options);
+
         // Warm every path; the two full paths must see the same packets, cycle for cycle.
         for (int i = 0; i < _fileBatches.Length; i++)
         {
@@ -260,6 +314,26 @@ public unsafe class DpdkRxBenchmarks : IDisposable
             }
 
             _pcapPipeline.ProcessBatch(_batch);
+            if (!_ringSource.ReadBatch(_batch) || _batch.Count != Burst)
+            {
+                throw new InvalidOperationException($"the ring port gave a burst of {_batch.Count}, not {Burst}");
+            }
+
+            for (int j = 0; j < Burst; j++)
+            {
+                PacketBatch file = _fileBatches[i];
+                if (!_batch.GetFrame(j).SequenceEqual(file.GetFrame(j)) || _batch.GetWireLength(j) != file.GetWireLength(j) || _batch.GetTimestampNs(j) != file.GetTimestampNs(j))
+                {
+                    throw new InvalidOperationException($"frame {j} of burst {i}: the ring port's differs from the capture's");
+                }
+            }
+
+            _ringPipeline.ProcessBatch(_batch);
+            if (_ringSource.TransmitHeld(_ringPort, 0) != Burst)
+            {
+                throw new InvalidOperationException($"the ring port did not take back burst {i}");
+            }
+
             _filePipeline.ProcessBatch(_fileBatches[i]);
         }
 
@@ -267,6 +341,13 @@ public unsafe class DpdkRxBenchmarks : IDisposable
         if (p.PacketsRead != f.PacketsRead || p.PacketsDecoded != f.PacketsDecoded || p.PacketsRejected != f.PacketsRejected || p.Flows.Packets != f.Flows.Packets)
         {
             throw new InvalidOperationException($"net_pcap and the file batches differ: read {p.PacketsRead}/{f.PacketsRead}, decoded {p.PacketsDecoded}/{f.PacketsDecoded}, rejected {p.PacketsRejected}/{f.PacketsRejected}, accounted {p.Flows.Packets}/{f.Flows.Packets}");
+        }
+
+        // The ring replays the capture's timestamps too: every counter must match, flow table's included.
+        PipelineStatistics r = _ringPipeline.Statistics;
+        if (r.PacketsRead != f.PacketsRead || r.PacketsDecoded != f.PacketsDecoded || !r.RejectedByReason().SequenceEqual(f.RejectedByReason()) || !r.Flows.Equals(f.Flows))
+        {
+            throw new InvalidOperationException($"the ring port and the file batches differ: read {r.PacketsRead}/{f.PacketsRead}, decoded {r.PacketsDecoded}/{f.PacketsDecoded}, rejected {r.PacketsRejected}/{f.PacketsRejected}, accounted {r.Flows.Packets}/{f.Flows.Packets}, flows created {r.Flows.FlowsCreated}/{f.Flows.FlowsCreated}");
         }
 
         if (_nullPipeline.Statistics.PacketsDecoded != (long)_fileBatches.Length * Burst)
@@ -283,6 +364,11 @@ public unsafe class DpdkRxBenchmarks : IDisposable
             }
         }
 
+        if (FlowShim.BenchRxTxLoop((ushort)_ringPort.PortId, 0, Burst, BurstsPerInvoke) != Operations)
+        {
+            throw new InvalidOperationException("the C loop on the ring port did not send back every frame it received");
+        }
+
         // BDN divides allocated bytes by OperationsPerInvoke (32768), so a small allocation per invocation would
         // read as 0 B: count exactly over one invocation of each managed benchmark instead, warm, and refuse to
         // run if any.
@@ -290,11 +376,18 @@ public unsafe class DpdkRxBenchmarks : IDisposable
         RxBurstAndFree();
         ReceiveDecodeFlowUpdate();
         PcapReceiveDecodeFlowUpdate();
+        RingReceiveDecodeFlowUpdate();
         FileReaderPipeline();
         long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
         if (allocated != 0)
         {
             throw new InvalidOperationException($"the RX paths allocated {allocated} B in one invocation of each benchmark");
+        }
+
+        // Every frame went back into the ring, and the ring holds them all between bursts.
+        if (_ringNotSent != 0 || _ringPool.AvailableCount != 0)
+        {
+            throw new InvalidOperationException($"the ring replay lost frames: {_ringNotSent} not taken back, {_ringPool.AvailableCount} buffers back in the pool");
         }
     }
 
@@ -347,6 +440,29 @@ public unsafe class DpdkRxBenchmarks : IDisposable
         }
 
         return result;
+    }
+
+    private static void LoadRing(DpdkPort port, DpdkMempool pool, PacketBatch[] batches)
+    {
+        var data = new List<byte>();
+        var lengths = new List<uint>();
+        var timestamps = new List<long>();
+        foreach (PacketBatch b in batches)
+        {
+            for (int i = 0; i < b.Count; i++)
+            {
+                if (b.GetWireLength(i) != b.GetFrame(i).Length)
+                {
+                    throw new InvalidOperationException($"a frame of {b.GetFrame(i).Length} bytes was {b.GetWireLength(i)} on the wire: the ring replays whole frames only");
+                }
+
+                data.AddRange(b.GetFrame(i));
+                lengths.Add((uint)b.GetFrame(i).Length);
+                timestamps.Add(b.GetTimestampNs(i));
+            }
+        }
+
+        port.LoadRing(pool, CollectionsMarshal.AsSpan(data), CollectionsMarshal.AsSpan(lengths), CollectionsMarshal.AsSpan(timestamps));
     }
 
     private static int Gcd(int a, int b) => b == 0 ? a : Gcd(b, a % b);

@@ -70,6 +70,22 @@ public sealed unsafe class DpdkPacketSource : IPacketSource
         return true;
     }
 
+    /// <summary>
+    /// Sends the last burst's frames out of a port's TX queue in one native call (fe_tx_burst), handing them over
+    /// instead of freeing them at the next <see cref="ReadBatch"/>: on a ring port, the same buffers are received
+    /// again. Frames the device did not take are freed. Read the batch before: its frames are no longer this source's.
+    /// </summary>
+    /// <param name="port">A started port with TX queue <paramref name="queue"/>; may be this source's own.</param>
+    /// <param name="queue">The TX queue.</param>
+    /// <returns>Frames the device took.</returns>
+    internal int TransmitHeld(DpdkPort port, ushort queue)
+    {
+        // The caller owns the port; a ring port's TX and RX are the same ring, so the next ReadBatch frees nothing.
+        int held = _held;
+        _held = 0;
+        return held == 0 ? 0 : FlowShim.TxBurst((ushort)port.PortId, queue, _mbufs, (ushort)held, freeUnsent: 1);
+    }
+
     /// <summary>Returns the last burst's mbufs to the pool and frees the burst arrays. Call from the reading thread or after it stopped.</summary>
     public void Dispose()
     {

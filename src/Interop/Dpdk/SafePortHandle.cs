@@ -7,11 +7,13 @@ namespace FlowEngine.Interop.Dpdk;
 
 /// <summary>
 /// An ethdev port (handle = port id + 1). Releasing it stops the port, then detaches it when it is a virtual
-/// device this process attached (which closes it), or closes it otherwise.
+/// device this process attached (which closes it), or closes it otherwise; a ring port this process created is
+/// destroyed with its ring and the buffers still queued in it.
 /// </summary>
 internal sealed class SafePortHandle : SafeHandle
 {
     private string? _virtualDeviceName;
+    private string? _ringName;
 
     public SafePortHandle()
         : base(IntPtr.Zero, ownsHandle: true)
@@ -28,8 +30,19 @@ internal sealed class SafePortHandle : SafeHandle
         SetHandle((nint)portId + 1);
     }
 
+    internal void AttachRing(ushort portId, string ringName)
+    {
+        _ringName = ringName;
+        SetHandle((nint)portId + 1);
+    }
+
     protected override bool ReleaseHandle()
     {
+        if (_ringName is not null)
+        {
+            return FlowShim.RingPortDestroy(_ringName) == 0;
+        }
+
         ushort port = (ushort)(handle - 1);
         _ = FlowShim.PortStop(port);
         return _virtualDeviceName is not null
