@@ -57,14 +57,32 @@ FE_EXPORT int32_t fe_rx_burst(uint16_t port_id, uint16_t queue_id, void **mbufs,
 	return rx_burst(port_id, queue_id, (struct rte_mbuf **)mbufs, nb_free, descs, count);
 }
 
-FE_EXPORT int32_t fe_tx_burst(uint16_t port_id, uint16_t queue_id, void **mbufs, uint16_t count, uint8_t free_unsent)
+/* Sends a burst; what the device did not take is freed when asked (else it stays the caller's). */
+static inline uint16_t tx_burst(uint16_t port_id, uint16_t queue_id, struct rte_mbuf **bufs, uint16_t count,
+	uint8_t free_unsent)
 {
-	struct rte_mbuf **bufs = (struct rte_mbuf **)mbufs;
-	uint16_t sent = rte_eth_tx_burst(port_id, queue_id, bufs, count);
+	uint16_t sent = count == 0 ? 0 : rte_eth_tx_burst(port_id, queue_id, bufs, count);
 
 	if (free_unsent && unlikely(sent < count))
 		rte_pktmbuf_free_bulk(bufs + sent, count - sent);
 	return sent;
+}
+
+FE_EXPORT int32_t fe_tx_burst(uint16_t port_id, uint16_t queue_id, void **mbufs, uint16_t count, uint8_t free_unsent)
+{
+	return tx_burst(port_id, queue_id, (struct rte_mbuf **)mbufs, count, free_unsent);
+}
+
+/* The benchmark loops' argument check: 0, or a negative errno with the message set. */
+static int bench_check(uint16_t port_id, uint16_t burst, int64_t iterations)
+{
+	fe_clear_error();
+	if (burst == 0 || burst > FE_BENCH_MAX_BURST || iterations < 0)
+		return fe_fail(-EINVAL, "bench: burst %u (1 to %d), iterations %" PRId64, burst, FE_BENCH_MAX_BURST,
+			iterations);
+	if (!rte_eth_dev_is_valid_port(port_id))
+		return fe_fail(-ENODEV, "port %u does not exist", port_id);
+	return 0;
 }
 
 FE_EXPORT void fe_mbuf_free_bulk(void **mbufs, uint32_t count)
@@ -79,13 +97,10 @@ FE_EXPORT int64_t fe_bench_rx_free_loop(uint16_t port_id, uint16_t queue_id, uin
 	struct fe_rx_desc descs[FE_BENCH_MAX_BURST];
 	int64_t frames = 0;
 	uint16_t held = 0;
+	int rc = bench_check(port_id, burst, iterations);
 
-	fe_clear_error();
-	if (burst == 0 || burst > FE_BENCH_MAX_BURST || iterations < 0)
-		return fe_fail(-EINVAL, "bench: burst %u (1 to %d), iterations %" PRId64, burst, FE_BENCH_MAX_BURST,
-			iterations);
-	if (!rte_eth_dev_is_valid_port(port_id))
-		return fe_fail(-ENODEV, "port %u does not exist", port_id);
+	if (rc != 0)
+		return rc;
 	if (describe) {
 		for (int64_t i = 0; i < iterations; i++) {
 			held = rx_burst(port_id, queue_id, bufs, held, descs, burst);
@@ -109,20 +124,11 @@ FE_EXPORT int64_t fe_bench_rx_tx_loop(uint16_t port_id, uint16_t queue_id, uint1
 	struct rte_mbuf *bufs[FE_BENCH_MAX_BURST];
 	struct fe_rx_desc descs[FE_BENCH_MAX_BURST];
 	int64_t frames = 0;
+	int rc = bench_check(port_id, burst, iterations);
 
-	fe_clear_error();
-	if (burst == 0 || burst > FE_BENCH_MAX_BURST || iterations < 0)
-		return fe_fail(-EINVAL, "bench: burst %u (1 to %d), iterations %" PRId64, burst, FE_BENCH_MAX_BURST,
-			iterations);
-	if (!rte_eth_dev_is_valid_port(port_id))
-		return fe_fail(-ENODEV, "port %u does not exist", port_id);
-	for (int64_t i = 0; i < iterations; i++) {
-		uint16_t n = rx_burst(port_id, queue_id, bufs, 0, descs, burst);
-		uint16_t sent = n == 0 ? 0 : rte_eth_tx_burst(port_id, queue_id, bufs, n);
-
-		if (unlikely(sent < n))
-			rte_pktmbuf_free_bulk(bufs + sent, n - sent);
-		frames += sent;
-	}
+	if (rc != 0)
+		return rc;
+	for (int64_t i = 0; i < iterations; i++)
+		frames += tx_burst(port_id, queue_id, bufs, rx_burst(port_id, queue_id, bufs, 0, descs, burst), 1);
 	return frames;
 }
