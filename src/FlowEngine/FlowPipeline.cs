@@ -161,7 +161,13 @@ public sealed class FlowPipeline : IDisposable
 
                 if (_decoder.Decode(frame, linkType, ref packet))
                 {
-                    _decodedFrame[decoded++] = i;
+                    // Only the inline path maps decoded packets back to frames (for their verdicts).
+                    if (verdict is not null)
+                    {
+                        _decodedFrame[decoded] = i;
+                    }
+
+                    decoded++;
                 }
                 else
                 {

@@ -32,17 +32,19 @@ internal enum EnsureResult
 /// </remarks>
 internal sealed unsafe class CaptureBuffer : IDisposable
 {
-    // Invariant: _base points at _length readable bytes: the mapped view (owned by _view, released in Dispose) or
-    // the pinned _buffer array (alive as long as this object). Frames handed out point into that memory.
     // Bytes ahead of the parser that PrefetchAhead keeps requested: about eight typical records.
     private const long PrefetchDistance = 2048;
 
+    // Invariant: _base points at _length readable bytes: the mapped view (owned by _view, released in Dispose) or
+    // the pinned _buffer array (alive as long as this object). Frames handed out point into that memory.
     private readonly MemoryMappedFile? _map;
-    private long _prefetchedTo;
     private readonly MemoryMappedViewAccessor? _view;
     private readonly GZipStream? _gzip;
     private byte[]? _buffer;
     private byte* _base;
+
+    // Window offset up to which lines were prefetched (never behind the request it last made; 0 after a move).
+    private long _prefetchedTo;
     private long _length;
     private bool _streamEnded;
     private bool _disposed;
@@ -97,7 +99,7 @@ internal sealed unsafe class CaptureBuffer : IDisposable
             line += 64;
         }
 
-        _prefetchedTo = Math.Max(_prefetchedTo, line);
+        _prefetchedTo = line;
     }
 
     /// <summary>Offset in the uncompressed capture of the window start.</summary>
