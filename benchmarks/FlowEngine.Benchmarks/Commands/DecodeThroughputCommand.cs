@@ -101,7 +101,7 @@ public static class DecodeThroughputCommand
         }
 
         allocated = GC.GetAllocatedBytesForCurrentThread() - allocated;
-        double median = Median(mpps);
+        double median = Measurements.Median(mpps);
         Console.WriteLine($"passes (Mpps): {Format(mpps)}");
         Console.WriteLine(
             $"decode-only, 1 thread: median {median:F2} Mpps ({1000 / median:F1} ns/packet, {median * 1e6 * wireBytes / capture.Count * 8 / 1e9:F2} Gbit/s of wire bytes), " +
@@ -182,33 +182,27 @@ public static class DecodeThroughputCommand
             }
         }
 
-        double median = Median(mpps);
+        double median = Measurements.Median(mpps);
+        double cpuMedian = Measurements.Median(cpuMpps);
         Console.WriteLine($"passes (Mpps): {Format(mpps)}");
         if (compare)
         {
-            double medianA = Median(baseline);
+            double medianA = Measurements.Median(baseline);
             string nameA = compareWith == "update" ? "decode + per-packet FlowTable.Update" : "ProcessBatch, frames in 4 KiB pages";
             Console.WriteLine($"A {nameA} (Mpps): {Format(baseline)}");
             Console.WriteLine($"A {nameA} median {medianA:F2} Mpps, B FlowPipeline.ProcessBatch median {median:F2} Mpps, B/A = {median / medianA:F2}");
-            Console.WriteLine($"by process CPU time: A median {Median(cpuBaseline):F2} Mpps, B median {Median(cpuMpps):F2} Mpps, B/A = {Median(cpuMpps) / Median(cpuBaseline):F2}");
+            double cpuMedianA = Measurements.Median(cpuBaseline);
+            Console.WriteLine($"by process CPU time: A median {cpuMedianA:F2} Mpps, B median {cpuMedian:F2} Mpps, B/A = {cpuMedian / cpuMedianA:F2}");
         }
 
         // On a shared machine, wall time includes time the thread waited for a core; CPU time does not.
-        Console.WriteLine($"by process CPU time: median {Median(cpuMpps):F2} Mpps ({1000 / Median(cpuMpps):F1} ns/packet), passes {Format(cpuMpps)}");
+        Console.WriteLine($"by process CPU time: median {cpuMedian:F2} Mpps ({1000 / cpuMedian:F1} ns/packet), passes {Format(cpuMpps)}");
 
         Console.WriteLine(
             $"FlowPipeline.ProcessBatch (decode + UpdateBatch + Advance), 1 thread: median {median:F2} Mpps ({1000 / median:F1} ns/packet), " +
             $"min {mpps.Min():F2}, max {mpps.Max():F2}; {peakFlows} concurrent flows at the end of a pass, table {bytesPerFlow:F0} B per flow " +
             $"of capacity (max flows {maxFlows}), huge pages {hugePages}, allocated {allocated} B in {reps} timed passes (outside table construction)");
         return 0;
-    }
-
-    private static double Median(double[] values)
-    {
-        double[] sorted = (double[])values.Clone();
-        Array.Sort(sorted);
-        int n = sorted.Length;
-        return n % 2 == 1 ? sorted[n / 2] : (sorted[(n / 2) - 1] + sorted[n / 2]) / 2;
     }
 
     private static string Format(double[] values)

@@ -103,8 +103,8 @@ public static class FileThroughputCommand
                 distinctWithoutVn = d.DistinctWithoutVn;
             }
 
-            double medianWall = Median(wall);
-            double medianCpu = Median(cpu);
+            double medianWall = Measurements.Median(System.Runtime.InteropServices.CollectionsMarshal.AsSpan(wall));
+            double medianCpu = Measurements.Median(System.Runtime.InteropServices.CollectionsMarshal.AsSpan(cpu));
             long packets = last.Packets;
             double mpps = packets / medianWall / 1e6;
             string passes = string.Join(' ', wall.Select(w => (packets / w / 1e6).ToString("F2", CultureInfo.InvariantCulture)));
@@ -312,12 +312,6 @@ public static class FileThroughputCommand
         p.Destination.WriteBytes(a);
         ulong destination = SplitMix64.Mix(BinaryPrimitives.ReadUInt64LittleEndian(a) ^ SplitMix64.Mix(BinaryPrimitives.ReadUInt64LittleEndian(a[8..]) ^ p.DestinationPort));
         return SplitMix64.Mix(source ^ destination ^ ((ulong)p.VnId << 8) ^ p.Protocol);
-    }
-
-    private static double Median(List<double> values)
-    {
-        var s = values.Order().ToArray();
-        return s.Length % 2 == 1 ? s[s.Length / 2] : (s[(s.Length / 2) - 1] + s[s.Length / 2]) / 2;
     }
 
     private struct PassResult

@@ -76,10 +76,9 @@ public static class MemoryProbeCommand
                 }
             }
 
-            Array.Sort(ns);
-            double median = ns[reps / 2];
+            double median = Measurements.Median(ns);
             Console.WriteLine(
-                $"{mb,5} MiB table, huge pages {huge}: {median:F1} ns per random line (median of {reps}; min {ns[0]:F1}, max {ns[^1]:F1}) = " +
+                $"{mb,5} MiB table, huge pages {huge}: {median:F1} ns per random line (median of {reps}; min {ns.Min():F1}, max {ns.Max():F1}) = " +
                 $"{1e3 / median:F0} M lines/s per core; a packet that costs L such lines is bound to {1e3 / median:F0}/L Mpps (read {sum} bytes)");
         }
         finally
