@@ -29,6 +29,12 @@ public readonly struct IpAddress : IEquatable<IpAddress>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static IpAddress ReadV4(ReadOnlySpan<byte> src) => new(MemoryMarshal.Read<uint>(src), 0);
 
+    /// <summary>An IPv4 address from the four bytes <see cref="V4Raw"/> returned.</summary>
+    internal static IpAddress FromV4Raw(uint raw) => new(raw, 0);
+
+    /// <summary>The four bytes of an IPv4 address as they lie in memory (network order), for compact storage.</summary>
+    internal uint V4Raw => (uint)_w0;
+
     /// <summary>Reads an IPv6 address (16 bytes, network order).</summary>
     /// <param name="src">At least 16 bytes.</param>
     /// <returns>The address.</returns>

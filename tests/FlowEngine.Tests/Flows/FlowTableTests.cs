@@ -1,6 +1,8 @@
 // Copyright (c) FlowEngine contributors. Licensed under the MIT License.
 
+using System.Runtime.CompilerServices;
 using FlowEngine.Flows;
+using FlowEngine.Flows.Internal;
 using FlowEngine.Packets;
 using FlowEngine.Tests.Infrastructure;
 
@@ -204,6 +206,55 @@ public class FlowTableTests
     {
         var (table, _) = NewTable(new FlowTableOptions { MaxFlows = 1_000_000 });
         Assert.True(table.BytesPerFlow <= 256, $"{table.BytesPerFlow} bytes per flow");
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void Flush_OuterAddressesInOriginatorDirection_IPv4AndIPv6Underlays(bool synAckFirst)
+    {
+        // An IPv4 underlay's pair is kept in the slot, an IPv6 one is interned: both come back oriented like the
+        // inner addresses (a SYN-ACK seen first answers the other side, which is the originator).
+        var (table, records) = NewTable();
+        long t = 1_700_000_000 * Second;
+        byte[] Inner(string src, string dst, ushort sport, ushort dport, byte flags)
+            => Frames.Ethernet(0x0800, Frames.IPv4(src, dst, 6, Frames.Tcp(sport, dport, flags, [])));
+        byte[] V4(string src, string dst, byte[] inner)
+            => Frames.Ethernet(0x0800, Frames.IPv4(src, dst, 17, Frames.Udp(49152, 4789, Frames.Vxlan(7, inner))));
+        byte[] V6(string src, string dst, byte[] inner)
+            => Frames.Ethernet(0x86DD, Frames.IPv6(src, dst, 17, Frames.Udp(49152, 4789, Frames.Vxlan(8, inner))));
+        byte first = synAckFirst ? (byte)0x12 : (byte)0x02;
+        string client = "10.1.0.1", server = "10.1.0.2";
+        (string From, string To) hv4 = synAckFirst ? ("198.51.100.2", "198.51.100.1") : ("198.51.100.1", "198.51.100.2");
+        (string From, string To) hv6 = synAckFirst ? ("2001:db8::2", "2001:db8::1") : ("2001:db8::1", "2001:db8::2");
+        (string From, string To) inner = synAckFirst ? (server, client) : (client, server);
+        (ushort From, ushort To) ports = synAckFirst ? ((ushort)443, (ushort)40000) : ((ushort)40000, (ushort)443);
+        table.Update(Packet(V4(hv4.From, hv4.To, Inner(inner.From, inner.To, ports.From, ports.To, first)), t));
+        table.Update(Packet(V4(hv4.To, hv4.From, Inner(inner.To, inner.From, ports.To, ports.From, 0x10)), t + 1000));
+        table.Update(Packet(V6(hv6.From, hv6.To, Inner(inner.From, inner.To, ports.From, ports.To, first)), t + 2000));
+        table.Update(Packet(V6(hv6.To, hv6.From, Inner(inner.To, inner.From, ports.To, ports.From, 0x10)), t + 3000));
+        table.Flush();
+
+        Assert.Equal(2, records.Count);
+        FlowRecord v4 = Assert.Single(records, r => r.VnId == 7);
+        FlowRecord v6 = Assert.Single(records, r => r.VnId == 8);
+        Assert.Equal((client, server), (v4.SourceAddress.ToString(4), v4.DestinationAddress.ToString(4)));
+        Assert.Equal(4, v4.OuterIpVersion);
+        Assert.Equal(("198.51.100.1", "198.51.100.2"), (v4.OuterSourceAddress.ToString(4), v4.OuterDestinationAddress.ToString(4)));
+        Assert.Equal((client, server), (v6.SourceAddress.ToString(4), v6.DestinationAddress.ToString(4)));
+        Assert.Equal(6, v6.OuterIpVersion);
+        Assert.Equal(("2001:db8::1", "2001:db8::2"), (v6.OuterSourceAddress.ToString(6), v6.OuterDestinationAddress.ToString(6)));
+    }
+
+    [Fact]
+    public void FlowEntry_IsThreeWholeCacheLines()
+    {
+        // A known flow's packet touches its bucket's tags and exactly these lines; 8-byte counters never straddle.
+        Assert.Equal(192, Unsafe.SizeOf<FlowEntry>());
+        Assert.Equal(60, Unsafe.SizeOf<DirectionCounters>());
+        FlowEntry entry = default;
+        Assert.Equal(64, (int)Unsafe.ByteOffset(ref Unsafe.As<FlowEntry, byte>(ref entry), ref Unsafe.As<DirectionCounters, byte>(ref entry.State.Forward)));
+        Assert.Equal(128, (int)Unsafe.ByteOffset(ref Unsafe.As<FlowEntry, byte>(ref entry), ref Unsafe.As<DirectionCounters, byte>(ref entry.State.Reverse)));
     }
 
     [Fact]

@@ -22,7 +22,9 @@ internal enum TcpEndpointState : byte
 /// squares): for integer data they give the exact variance, which Welford's update only approximates; inter-arrival
 /// times (microseconds) use Welford's update.
 /// </summary>
-[StructLayout(LayoutKind.Sequential)]
+// Pack = 4: 60 bytes, so two directions and the flow's small fields fill two cache lines of a FlowEntry exactly;
+// every 8-byte field still starts at a multiple of 8 within the entry.
+[StructLayout(LayoutKind.Sequential, Pack = 4)]
 internal struct DirectionCounters
 {
     public ulong Bytes;
@@ -91,23 +93,55 @@ internal struct DirectionCounters
         => (Packets > 1 ? IatMean : 0, Packets > 2 ? IatM2 / (Packets - 2) : 0);
 }
 
-/// <summary>Mutable per-flow state, one per table slot. "Forward" is the originator's direction.</summary>
+/// <summary>
+/// Mutable per-flow state that a packet updates, one per table slot (144 bytes). "Forward" is the originator's
+/// direction. Fields that change only when a flow starts are in <see cref="FlowColdState"/>.
+/// </summary>
 [StructLayout(LayoutKind.Sequential)]
 internal struct FlowState
 {
     public long FirstNs;
     public long LastNs;
     public DirectionCounters Forward;
-    public DirectionCounters Reverse;
-    public FirstPacketSizes FirstPackets;
-    public ushort VlanId;
-    public ushort EndpointIndex;
     public bool OriginatorIsA;
+    public bool IsContinuation;
+    public byte FirstPacketCount;
+    public byte TunnelDepth;
+    public DirectionCounters Reverse;
     public byte ForwardTcpFlags;
     public byte ReverseTcpFlags;
     public TcpEndpointState OriginatorState;
     public TcpEndpointState ResponderState;
-    public byte FirstPacketCount;
-    public byte TunnelDepth;
-    public bool IsContinuation;
+}
+
+/// <summary>
+/// A table slot's key and state: 192 bytes, three whole cache lines of a 64-byte aligned column, so a packet of a
+/// known flow touches its bucket's tags and these three lines.
+/// <code>
+///   line 0: key (48) | FirstNs | LastNs
+///   line 1: Forward counters (60) | originator, continuation, first-packet count, tunnel depth
+///   line 2: Reverse counters (60) | TCP flags of each direction, TCP state of each endpoint
+/// </code>
+/// </summary>
+[StructLayout(LayoutKind.Sequential)]
+internal struct FlowEntry
+{
+    public FlowKey Key;
+    public FlowState State;
+}
+
+/// <summary>
+/// The fields of a slot that are written when its flow starts (and for its first packets) and read when it leaves:
+/// a column of their own, off the per-packet path (32 bytes). The outer (tunnel endpoint) addresses of an IPv4
+/// underlay are kept here; an IPv6 underlay's pair is interned by the table and referenced by index.
+/// </summary>
+[StructLayout(LayoutKind.Sequential)]
+internal struct FlowColdState
+{
+    public FirstPacketSizes FirstPackets;
+    public ushort VlanId;
+    public ushort EndpointIndex;
+    public uint OuterSourceV4;
+    public uint OuterDestinationV4;
+    public byte OuterIpVersion;
 }
