@@ -222,6 +222,9 @@ public sealed class FlowTable : IDisposable
                     {
                         int slot = first + BitOperations.TrailingZeroCount(matches);
                         Prefetch.Range(ref _entries[slot], Unsafe.SizeOf<FlowEntry>());
+
+                        // Most packets of short flows also write a first-packet size there.
+                        Prefetch.Line(ref _cold[slot]);
                     }
                 }
             }
