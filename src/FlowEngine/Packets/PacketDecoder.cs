@@ -804,6 +804,15 @@ public sealed class PacketDecoder
     private static void ParseTcpOptions(ReadOnlySpan<byte> options, ref DecodedPacket p)
     {
         p.Flags |= PacketFlags.HasTcpOptions;
+
+        // The layout of nearly every segment after the handshake (RFC 7323, appendix A): NOP, NOP, timestamps.
+        if (options.Length == 12 && BinaryPrimitives.ReadUInt32BigEndian(options) == 0x0101_080A)
+        {
+            p.TcpTsVal = BinaryPrimitives.ReadUInt32BigEndian(options[4..]);
+            p.TcpTsEcr = BinaryPrimitives.ReadUInt32BigEndian(options[8..]);
+            return;
+        }
+
         int i = 0;
         while (i < options.Length)
         {

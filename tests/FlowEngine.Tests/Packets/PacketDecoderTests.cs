@@ -145,6 +145,30 @@ public class PacketDecoderTests
     }
 
     [Theory]
+    [InlineData(new byte[] { 1, 1, 8, 10, 0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77, 0x88 })] // the common layout
+    [InlineData(new byte[] { 8, 10, 0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77, 0x88, 1, 1 })] // same option, walked
+    [InlineData(new byte[] { 1, 8, 10, 0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77, 0x88, 0 })] // one NOP, then end
+    public void Decode_TcpTimestamps_AnyLayout(byte[] options)
+    {
+        byte[] frame = Frames.Ethernet(0x0800, Frames.IPv4("10.0.0.1", "10.0.0.2", 6, Frames.Tcp(1, 2, 0x10, [], options)));
+        DecodedPacket p = Decode(frame);
+        Assert.Equal(0x11223344u, p.TcpTsVal);
+        Assert.Equal(0x55667788u, p.TcpTsEcr);
+        Assert.Equal(0, p.TcpMss);
+        Assert.True((p.Flags & PacketFlags.HasTcpOptions) != 0);
+    }
+
+    [Fact]
+    public void Decode_TcpTimestampOfWrongLength_Ignored()
+    {
+        // NOP, NOP, then a timestamp option claiming 9 bytes: not the fixed layout, and not a valid option.
+        byte[] options = [1, 1, 8, 9, 0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77, 0];
+        byte[] frame = Frames.Ethernet(0x0800, Frames.IPv4("10.0.0.1", "10.0.0.2", 6, Frames.Tcp(1, 2, 0x10, [], options)));
+        DecodedPacket p = Decode(frame);
+        Assert.Equal(0u, p.TcpTsVal);
+    }
+
+    [Theory]
     [InlineData(0x46, RejectReason.Truncated)]
     [InlineData(0x44, RejectReason.BadHeaderLength)]
     [InlineData(0x55, RejectReason.BadIpVersion)]
