@@ -210,14 +210,22 @@ public sealed class FlowTable : IDisposable
                 Prefetch.Line(ref _tags[((int)hashes[i] & _bucketMask) * BucketSlots]);
             }
 
-            // Stage 2: the first slot whose tag matches; prefetch its key and counters.
+            // Stage 2: the slot the packet will most likely use, its key and counters prefetched: the first whose
+            // tag matches, else the first free one of the home bucket (where a new flow goes).
             for (int i = 0; i < group.Length; i++)
             {
                 if (state[i] != Slow)
                 {
                     int first = ((int)hashes[i] & _bucketMask) * BucketSlots;
                     uint tag = (uint)(hashes[i] >> 32) | 1;
-                    uint matches = Vector256.Equals(Vector256.LoadUnsafe(ref _tags[first]), Vector256.Create(tag)).ExtractMostSignificantBits();
+                    Vector256<uint> tags = Vector256.LoadUnsafe(ref _tags[first]);
+                    uint matches = Vector256.Equals(tags, Vector256.Create(tag)).ExtractMostSignificantBits();
+                    bool found = matches != 0;
+                    if (!found)
+                    {
+                        matches = Vector256.Equals(tags, Vector256<uint>.Zero).ExtractMostSignificantBits();
+                    }
+
                     if (matches != 0)
                     {
                         int slot = first + BitOperations.TrailingZeroCount(matches);
@@ -225,6 +233,12 @@ public sealed class FlowTable : IDisposable
 
                         // Most packets of short flows also write a first-packet size there.
                         Prefetch.Line(ref _cold[slot]);
+                        if (!found)
+                        {
+                            // A new flow is also linked into the expiry wheel.
+                            Prefetch.Line(ref _next[slot]);
+                            Prefetch.Line(ref _prev[slot]);
+                        }
                     }
                 }
             }
