@@ -23,7 +23,8 @@ internal enum EnsureResult
 }
 
 /// <summary>
-/// A window of the uncompressed capture: the whole memory-mapped file, or a pinned buffer that a gzip stream refills.
+/// A window of the uncompressed capture: the whole memory-mapped file, or a pinned buffer that a gzip stream or the
+/// file itself (buffered reads) refills.
 /// Parsers read at <see cref="Current"/> after <see cref="Ensure"/> and advance <see cref="Position"/>.
 /// </summary>
 /// <remarks>
@@ -36,10 +37,12 @@ internal sealed unsafe class CaptureBuffer : IDisposable
     private const long PrefetchDistance = 2048;
 
     // Invariant: _base points at _length readable bytes: the mapped view (owned by _view, released in Dispose) or
-    // the pinned _buffer array (alive as long as this object). Frames handed out point into that memory.
+    // the pinned _buffer array (alive as long as this object) that _stream fills. Frames handed out point into that
+    // memory.
     private readonly MemoryMappedFile? _map;
     private readonly MemoryMappedViewAccessor? _view;
-    private readonly GZipStream? _gzip;
+    private readonly Stream? _stream;
+    private readonly bool _compressed;
     private byte[]? _buffer;
     private byte* _base;
 
@@ -58,9 +61,10 @@ internal sealed unsafe class CaptureBuffer : IDisposable
         _streamEnded = true;
     }
 
-    private CaptureBuffer(GZipStream gzip, int bufferBytes)
+    private CaptureBuffer(Stream stream, int bufferBytes, bool compressed)
     {
-        _gzip = gzip;
+        _stream = stream;
+        _compressed = compressed;
         _buffer = GC.AllocateUninitializedArray<byte>(bufferBytes, pinned: true);
         _base = (byte*)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(_buffer));
     }
@@ -109,7 +113,7 @@ internal sealed unsafe class CaptureBuffer : IDisposable
     public long AbsolutePosition => WindowOffset + Position;
 
     /// <summary>True for a gzip-compressed file.</summary>
-    public bool IsCompressed => _gzip is not null;
+    public bool IsCompressed => _compressed;
 
     /// <summary>Why the decompressor stopped early, or null.</summary>
     public string? StreamError { get; private set; }
@@ -136,9 +140,14 @@ internal sealed unsafe class CaptureBuffer : IDisposable
     }
 
     /// <summary>Wraps a gzip stream, taking ownership of it, and fills the first window.</summary>
-    public static CaptureBuffer Decompress(GZipStream gzip, int bufferBytes)
+    public static CaptureBuffer Decompress(GZipStream gzip, int bufferBytes) => FromStream(gzip, bufferBytes, compressed: true);
+
+    /// <summary>Reads a file in blocks into one reused buffer, taking ownership of it, and fills the first window.</summary>
+    public static CaptureBuffer Read(FileStream file, int bufferBytes) => FromStream(file, bufferBytes, compressed: false);
+
+    private static CaptureBuffer FromStream(Stream stream, int bufferBytes, bool compressed)
     {
-        var buffer = new CaptureBuffer(gzip, bufferBytes);
+        var buffer = new CaptureBuffer(stream, bufferBytes, compressed);
         buffer.Refill(0);
         return buffer;
     }
@@ -192,7 +201,7 @@ internal sealed unsafe class CaptureBuffer : IDisposable
         }
 
         _map?.Dispose();
-        _gzip?.Dispose();
+        _stream?.Dispose();
         _buffer = null;
     }
 
@@ -217,7 +226,7 @@ internal sealed unsafe class CaptureBuffer : IDisposable
     // full or the stream ends.
     private void Refill(long count)
     {
-        Debug.Assert(_buffer is not null && _gzip is not null, "Only a decompressing buffer refills.");
+        Debug.Assert(_buffer is not null && _stream is not null, "Only a streaming buffer refills.");
         long unread = _length - Position;
         if (Position > 0 && unread > 0)
         {
@@ -242,7 +251,7 @@ internal sealed unsafe class CaptureBuffer : IDisposable
 
     private EnsureResult SkipStream(long count)
     {
-        Debug.Assert(_buffer is not null, "Only a decompressing buffer skips past its window.");
+        Debug.Assert(_buffer is not null, "Only a streaming buffer skips past its window.");
         count -= _length - Position;
         WindowOffset += _length;
         Position = 0;
@@ -268,7 +277,7 @@ internal sealed unsafe class CaptureBuffer : IDisposable
         int read;
         try
         {
-            read = _gzip!.Read(destination);
+            read = _stream!.Read(destination);
         }
         catch (InvalidDataException e)
         {

@@ -38,6 +38,10 @@ public static class CaptureFile
             {
                 input = CaptureBuffer.Decompress(new GZipStream(file, CompressionMode.Decompress, leaveOpen: false), options.DecompressionBufferBytes);
             }
+            else if (options.Access == CaptureFileAccess.Buffered)
+            {
+                input = CaptureBuffer.Read(file, options.ReadBufferBytes);
+            }
             else
             {
                 input = CaptureBuffer.Map(file);

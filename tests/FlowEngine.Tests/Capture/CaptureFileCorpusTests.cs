@@ -13,6 +13,24 @@ public sealed class CaptureFileCorpusTests
     private const string Tshark = "/usr/bin/tshark";
 
     [Fact]
+    public void Open_EveryCorpusCapture_BufferedReadsEqualTheMapping()
+    {
+        // The smallest block buffer, so windows move often and records straddle block ends.
+        var buffered = new CaptureFileOptions { Access = CaptureFileAccess.Buffered, ReadBufferBytes = 4096 };
+        var rows = CaptureTestFiles.CorpusCaptures();
+        Assert.NotEmpty(rows);
+        foreach ((string path, _, _, _) in rows)
+        {
+            List<TestPacket> mapped, read;
+            CaptureFormatException? mappedError = null, readError = null;
+            (mapped, mappedError) = ReadAllOrError(path, null);
+            (read, readError) = ReadAllOrError(path, buffered);
+            CaptureTestFiles.AssertSamePackets(mapped, read);
+            Assert.True(mappedError?.Offset == readError?.Offset, $"{path}: {mappedError?.Message} / {readError?.Message}");
+        }
+    }
+
+    [Fact]
     public void Open_EveryCorpusCapture_YieldsManifestPacketCountFormatAndLinkType()
     {
         var rows = CaptureTestFiles.CorpusCaptures();
@@ -159,5 +177,20 @@ public sealed class CaptureFileCorpusTests
         string fraction = dot < 0 ? string.Empty : text[(dot + 1)..];
         fraction = fraction.Length >= 9 ? fraction[..9] : fraction.PadRight(9, '0');
         return (long.Parse(seconds, CultureInfo.InvariantCulture) * 1_000_000_000) + long.Parse(fraction, CultureInfo.InvariantCulture);
+    }
+
+    private static (List<TestPacket> Packets, CaptureFormatException? Error) ReadAllOrError(string path, CaptureFileOptions? options)
+    {
+        var packets = new List<TestPacket>();
+        try
+        {
+            using CaptureFileReader reader = CaptureFile.Open(path, options);
+            CaptureTestFiles.ReadInto(reader, packets, batchCapacity: 64);
+            return (packets, null);
+        }
+        catch (CaptureFormatException e)
+        {
+            return (packets, e);
+        }
     }
 }

@@ -10,10 +10,13 @@ namespace FlowEngine.Tests.Capture;
 public sealed class CaptureFileDamageTests
 {
     [Theory]
-    [InlineData(false)]
-    [InlineData(true)]
-    public void ReadBatch_TruncatedAtEveryByte_YieldsCompletePacketsThenOneErrorAtTheCutRecord(bool pcapNg)
+    [InlineData(false, CaptureFileAccess.MemoryMapped)]
+    [InlineData(true, CaptureFileAccess.MemoryMapped)]
+    [InlineData(false, CaptureFileAccess.Buffered)]
+    [InlineData(true, CaptureFileAccess.Buffered)]
+    public void ReadBatch_TruncatedAtEveryByte_YieldsCompletePacketsThenOneErrorAtTheCutRecord(bool pcapNg, CaptureFileAccess access)
     {
+        var options = new CaptureFileOptions { Access = access, ReadBufferBytes = 4096 };
         CaptureScenario scenario = pcapNg
             ? CaptureScenario.PcapNg(bigPacketBytes: 70, extraPackets: 2)
             : CaptureScenario.Pcap(nanosecond: false, bigEndian: true, count: 8, bigPacketBytes: 70, maxPacketBytes: 100);
@@ -29,7 +32,7 @@ public sealed class CaptureFileDamageTests
             CaptureFileReader? reader = null;
             try
             {
-                reader = CaptureFile.Open(path);
+                reader = CaptureFile.Open(path, options);
                 CaptureTestFiles.ReadInto(reader, packets, batchCapacity: 3);
             }
             catch (CaptureFormatException e)
