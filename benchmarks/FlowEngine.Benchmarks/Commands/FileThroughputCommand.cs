@@ -26,11 +26,12 @@ namespace FlowEngine.Benchmarks.Commands;
 public static class FileThroughputCommand
 {
     private const string Help =
-        "usage: file-throughput CAPTURE [--workers N] [--reps R] [--warmup W] [--max-flows N] [--distinct] [--json]\n" +
+        "usage: file-throughput CAPTURE [--workers N] [--reps R] [--warmup W] [--max-flows N] [--access A] [--distinct] [--json]\n" +
         "  --workers N      workers, each on its own thread pinned to CPU i (default 1); N > 1 splits the capture first\n" +
         "  --reps R         timed passes; medians are reported (default 1)\n" +
         "  --warmup W       untimed passes first (default 0)\n" +
         "  --max-flows N    flow table size per worker (default 262144)\n" +
+        "  --access A       mapped (default: CaptureFileAccess.MemoryMapped) or buffered (CaptureFileAccess.Buffered)\n" +
         "  --distinct       also count distinct bidirectional flows (with and without the VNI), untimed pass\n" +
         "  --split-dir D    where the per-worker files go (default: the temp directory); removed at the end\n" +
         "  --json           print one JSON object as the last line\n";
@@ -53,6 +54,16 @@ public static class FileThroughputCommand
         int warmup = checked((int)a.Int("warmup", 0));
         int maxFlows = checked((int)a.Int("max-flows", 262_144));
         bool distinct = a.Flag("distinct");
+        string accessName = a.String("access", "mapped");
+        var fileOptions = new CaptureFileOptions
+        {
+            Access = accessName switch
+            {
+                "mapped" => CaptureFileAccess.MemoryMapped,
+                "buffered" => CaptureFileAccess.Buffered,
+                _ => throw new ArgumentException($"Unknown --access '{accessName}': use mapped or buffered."),
+            },
+        };
         bool json = a.Flag("json");
         string splitDir = a.String("split-dir", Path.GetTempPath());
         a.ThrowIfUnknown();
@@ -85,7 +96,7 @@ public static class FileThroughputCommand
             DateTime firstTimedUtc = default;
             for (int pass = -warmup; pass < reps; pass++)
             {
-                last = RunPass(files, options, countDistinct: false);
+                last = RunPass(files, options, fileOptions, countDistinct: false);
                 if (pass >= 0)
                 {
                     firstTimedUtc = pass == 0 ? last.StartUtc : firstTimedUtc;
@@ -98,7 +109,7 @@ public static class FileThroughputCommand
             long distinctWithoutVn = -1;
             if (distinct)
             {
-                PassResult d = RunPass(files, options, countDistinct: true);
+                PassResult d = RunPass(files, options, fileOptions, countDistinct: true);
                 distinctFlows = d.Distinct;
                 distinctWithoutVn = d.DistinctWithoutVn;
             }
@@ -109,7 +120,7 @@ public static class FileThroughputCommand
             double mpps = packets / medianWall / 1e6;
             string passes = string.Join(' ', wall.Select(w => (packets / w / 1e6).ToString("F2", CultureInfo.InvariantCulture)));
             Console.WriteLine(
-                $"file-throughput {path}: {workers} worker(s), {packets} packets ({last.Rejected} rejected), {last.Records} flow records " +
+                $"file-throughput {path} ({accessName}): {workers} worker(s), {packets} packets ({last.Rejected} rejected), {last.Records} flow records " +
                 $"({last.FlowsCreated} created){(distinct ? $", {distinctFlows} distinct flows ({distinctWithoutVn} without the VNI)" : string.Empty)}; " +
                 $"median {mpps:F2} Mpps wall, {packets / medianCpu / 1e6:F2} Mpps per CPU-second; passes (Mpps) {passes}; table {last.BytesPerFlow:F0} B per flow of capacity");
             if (last.PacketsInRecords != last.Packets - last.Rejected - last.Unaccounted)
@@ -127,6 +138,7 @@ public static class FileThroughputCommand
                     w.WriteString("tool", "flowengine");
                     w.WriteString("capture", path);
                     w.WriteNumber("workers", workers);
+                    w.WriteString("access", accessName);
                     w.WriteNumber("packets", packets);
                     w.WriteNumber("rejected", last.Rejected);
                     w.WriteNumber("records", last.Records);
@@ -161,7 +173,7 @@ public static class FileThroughputCommand
         }
     }
 
-    private static PassResult RunPass(string[] files, FlowPipelineOptions options, bool countDistinct)
+    private static PassResult RunPass(string[] files, FlowPipelineOptions options, CaptureFileOptions fileOptions, bool countDistinct)
     {
         int n = files.Length;
         var sinks = new Sink[n];
@@ -187,7 +199,7 @@ public static class FileThroughputCommand
                 {
                     CpuAffinity.PinCurrentThread(worker % cpus);
                     ready.SignalAndWait();
-                    using CaptureFileReader capture = CaptureFile.Open(files[worker]);
+                    using CaptureFileReader capture = CaptureFile.Open(files[worker], fileOptions);
                     stats[worker] = pipelines[worker].Run(capture);
                 }
                 catch (Exception e)
