@@ -94,7 +94,7 @@ def fold(proto, a, pa, b, pb):
 # ---- tools: each returns a dict with the command, and a parser giving records and distinct flows ----------------
 
 def fe_cmd(cap, work, args):
-    return [FE, "file-throughput", cap, "--workers", "1", "--max-flows", str(args.max_flows), "--json"]
+    return [FE, "file-throughput", cap, "--workers", "1", "--max-flows", str(args.max_flows), "--access", args.fe_access, "--json"]
 
 
 def fe_parse(out_text, work):
@@ -331,6 +331,8 @@ def main():
     p.add_argument("--peer-max-flows", type=parse_count, default=None,
                    help="softflowd's flow table size (default 2 x --flows; smaller forces early expiry)")
     p.add_argument("--tools", default=",".join(t["name"] for t in TOOLS))
+    p.add_argument("--fe-access", choices=("buffered", "mapped"), default="buffered",
+                   help="how FlowEngine reads the capture file (CaptureFileAccess; default buffered, the faster here)")
     p.add_argument("--skip", default="", help="tool:capture pairs not to run, e.g. tshark:plain (tshark is the slowest)")
     p.add_argument("--out", default="peers-results.json", help="JSON results file")
     p.add_argument("--workdir", default=None, help="where captures and tool outputs go (default: a new dir in /tmp, removed)")
@@ -432,6 +434,7 @@ def run(args, work, selected, started):
 
     doc = {
         "command": " ".join(sys.argv),
+        "flowengine_access": args.fe_access,
         "started_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(started)),
         "seconds": round(time.time() - started, 1),
         "machine": machine(),
@@ -446,7 +449,7 @@ def run(args, work, selected, started):
     }
     with open(args.out, "w") as f:
         json.dump(doc, f, indent=2)
-    print_table(results, scaling)
+    print_table(results, scaling, args.fe_access)
     log(f"results: {os.path.abspath(args.out)}")
     for f in failures:
         log(f"FAIL: {f}")
@@ -505,6 +508,7 @@ def summarize(tool, variant, c, runs, parsed, args, decap):
             "pps_per_cpu_second": packets / statistics.median(j["median_cpu_s"] for j in in_process),
             "process_seconds_before_pipeline": statistics.median(j["process_seconds_before_first_timed_pass"] for j in in_process),
             "table_bytes_per_flow": in_process[0]["table_bytes_per_flow"],
+            "access": in_process[0].get("access"),
         }
     return entry
 
@@ -514,7 +518,7 @@ def measure_scaling(cap, args):
     res = {}
     for workers in (1, 2):
         out = subprocess.run([FE, "file-throughput", cap, "--workers", str(workers), "--reps", str(args.scaling_reps),
-                              "--warmup", "1", "--max-flows", str(args.max_flows), "--json"],
+                              "--warmup", "1", "--max-flows", str(args.max_flows), "--access", args.fe_access, "--json"],
                              check=True, capture_output=True, text=True).stdout
         j = last_json(out)
         res[workers] = j
@@ -541,7 +545,7 @@ def machine():
             "note": "shared 2-vCPU VM; other work may run beside the harness"}
 
 
-def print_table(results, scaling):
+def print_table(results, scaling, fe_access):
     log("")
     log(f"{'tool':10s} {'capture':7s} {'Mpps/core':>10s} {'Mpps wall':>10s} {'FE/peer':>8s} {'max RSS MiB':>11s} {'flows':>9s} {'records':>9s}  check")
     for r in results:
@@ -554,7 +558,7 @@ def print_table(results, scaling):
     for r in results:
         if r["tool"] == "flowengine" and "in_process_pipeline" in r:
             ip = r["in_process_pipeline"]
-            log(f"flowengine {r['capture']}: in-process pipeline {ip['pps_wall']/1e6:.2f} Mpps wall, "
+            log(f"flowengine {r['capture']} ({fe_access} reads): in-process pipeline {ip['pps_wall']/1e6:.2f} Mpps wall, "
                 f"{ip['pps_per_cpu_second']/1e6:.2f} Mpps per CPU-second; {ip['process_seconds_before_pipeline']:.2f} s of "
                 f"process start before it")
     if scaling:

@@ -55,6 +55,8 @@ for peer in ("softflowd", "nfpcapd", "argus", "pmacctd"):
 s = doc.get("flowengine_scaling") or {}
 say(s.get("factor", 0) > 0 and s.get("counts_equal") is True, f"scaling measured with equal counts (factor {s.get('factor', 0):.2f})")
 say(doc.get("failures") == [], f"no failures listed ({doc.get('failures')})")
+say(doc.get("flowengine_access") == "buffered" and fe is not None and fe.get("in_process_pipeline", {}).get("access") == "buffered",
+    "FlowEngine read the capture as recorded (buffered, the default)")
 PY
 while read -r verdict what; do
   if [[ "$verdict" == ok ]]; then ok "$what"; else bad "$what"; fi
