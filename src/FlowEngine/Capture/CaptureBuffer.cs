@@ -42,7 +42,6 @@ internal sealed unsafe class CaptureBuffer : IDisposable
     private readonly MemoryMappedFile? _map;
     private readonly MemoryMappedViewAccessor? _view;
     private readonly Stream? _stream;
-    private readonly bool _compressed;
     private byte[]? _buffer;
     private byte* _base;
 
@@ -61,10 +60,9 @@ internal sealed unsafe class CaptureBuffer : IDisposable
         _streamEnded = true;
     }
 
-    private CaptureBuffer(Stream stream, int bufferBytes, bool compressed)
+    private CaptureBuffer(Stream stream, int bufferBytes)
     {
         _stream = stream;
-        _compressed = compressed;
         _buffer = GC.AllocateUninitializedArray<byte>(bufferBytes, pinned: true);
         _base = (byte*)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(_buffer));
     }
@@ -113,7 +111,7 @@ internal sealed unsafe class CaptureBuffer : IDisposable
     public long AbsolutePosition => WindowOffset + Position;
 
     /// <summary>True for a gzip-compressed file.</summary>
-    public bool IsCompressed => _compressed;
+    public bool IsCompressed => _stream is GZipStream;
 
     /// <summary>Why the decompressor stopped early, or null.</summary>
     public string? StreamError { get; private set; }
@@ -140,14 +138,14 @@ internal sealed unsafe class CaptureBuffer : IDisposable
     }
 
     /// <summary>Wraps a gzip stream, taking ownership of it, and fills the first window.</summary>
-    public static CaptureBuffer Decompress(GZipStream gzip, int bufferBytes) => FromStream(gzip, bufferBytes, compressed: true);
+    public static CaptureBuffer Decompress(GZipStream gzip, int bufferBytes) => FromStream(gzip, bufferBytes);
 
     /// <summary>Reads a file in blocks into one reused buffer, taking ownership of it, and fills the first window.</summary>
-    public static CaptureBuffer Read(FileStream file, int bufferBytes) => FromStream(file, bufferBytes, compressed: false);
+    public static CaptureBuffer Read(FileStream file, int bufferBytes) => FromStream(file, bufferBytes);
 
-    private static CaptureBuffer FromStream(Stream stream, int bufferBytes, bool compressed)
+    private static CaptureBuffer FromStream(Stream stream, int bufferBytes)
     {
-        var buffer = new CaptureBuffer(stream, bufferBytes, compressed);
+        var buffer = new CaptureBuffer(stream, bufferBytes);
         buffer.Refill(0);
         return buffer;
     }

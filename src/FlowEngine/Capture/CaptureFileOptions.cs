@@ -54,7 +54,7 @@ public enum CaptureFileAccess
     /// <summary>
     /// The file is read in blocks of <see cref="CaptureFileOptions.ReadBufferBytes"/> into one reused, pinned buffer
     /// and frames point into that buffer: one kernel copy per block, no page faults and a buffer that stays in cache.
-    /// On the development VM this read a 100k-flow capture 1.6-1.7x faster than the mapping (docs/performance.md).
+    /// On the development VM this read a 100k-flow capture 1.6-2.0x faster than the mapping (docs/performance.md).
     /// </summary>
     Buffered = 1,
 }
