@@ -123,9 +123,9 @@ FE_EXPORT int32_t fe_mbuf_load(void *pool, const uint8_t *data, const uint32_t *
 			rte_mempool_avail_count(pool), ((struct rte_mempool *)pool)->name);
 	for (uint32_t i = 0; i < count; i++) {
 		struct rte_mbuf *m = bufs[i];
-		char *p = rte_pktmbuf_append(m, (uint16_t)(lengths[i] > UINT16_MAX ? UINT16_MAX : lengths[i]));
+		char *p = lengths[i] > UINT16_MAX ? NULL : rte_pktmbuf_append(m, (uint16_t)lengths[i]);
 
-		if (p == NULL || lengths[i] > UINT16_MAX) {
+		if (p == NULL) {
 			rte_pktmbuf_free_bulk(bufs, count);
 			return fe_fail(-EMSGSIZE, "mbuf load: frame %u of %u bytes exceeds a buffer's %u bytes of room", i,
 				lengths[i], rte_pktmbuf_tailroom(m));
