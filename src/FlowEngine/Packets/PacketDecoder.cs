@@ -15,8 +15,11 @@ namespace FlowEngine.Packets;
 /// The decoder never throws on packet content and never reads outside the frame: every read is preceded by a
 /// length check, and a packet that fails one is rejected under a <see cref="RejectReason"/>. It allocates nothing.
 /// One decoder may be shared by several threads: it holds only read-only configuration.
+/// Ethernet frames of the common shapes (plain or VXLAN, IPv4 or IPv6, TCP or UDP) are first tried on a
+/// straight-line fast path (PacketDecoder.FastPath.cs) whose result is byte-identical to the general path's; every
+/// other frame, and every frame it is unsure of, is decoded by the general path from scratch.
 /// </remarks>
-public sealed class PacketDecoder
+public sealed partial class PacketDecoder
 {
     private const byte UdpPlain = 0;
     private const byte UdpVxlan = 1;
@@ -94,6 +97,24 @@ public sealed class PacketDecoder
     /// <param name="packet">The result; <see cref="DecodedPacket.Reject"/> says why when the method returns false.</param>
     /// <returns>True when the packet decoded to an IP packet; false when it was rejected.</returns>
     public bool Decode(ReadOnlySpan<byte> frame, LinkType linkType, ref DecodedPacket packet)
+    {
+        if (linkType == LinkType.Ethernet && TryDecodeFast(frame, ref packet))
+        {
+            return true;
+        }
+
+        return DecodeGeneral(frame, linkType, ref packet);
+    }
+
+    /// <summary>
+    /// The general decoder alone, layer by layer: the reference <see cref="TryDecodeFast"/> must agree with byte for
+    /// byte, and the path <see cref="Decode"/> takes for every frame the fast path does not accept.
+    /// </summary>
+    /// <param name="frame">The captured bytes of the frame.</param>
+    /// <param name="linkType">The link type of the capture interface.</param>
+    /// <param name="packet">The result, as for <see cref="Decode"/>.</param>
+    /// <returns>True when the packet decoded to an IP packet; false when it was rejected.</returns>
+    internal bool DecodeGeneral(ReadOnlySpan<byte> frame, LinkType linkType, ref DecodedPacket packet)
     {
         long ts = packet.TimestampNs;
         int wire = packet.WireLength;
