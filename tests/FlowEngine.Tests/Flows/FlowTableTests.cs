@@ -71,6 +71,60 @@ public class FlowTableTests
     }
 
     [Fact]
+    public void Update_InterArrivalMoments_ExactForRandomGaps()
+    {
+        // Mean and sample variance of the gaps, against a two-pass computation in exact rational arithmetic
+        // (decimal holds these sums exactly); Welford's running update in doubles drifts from it.
+        var random = new Random(7);
+        var (table, records) = NewTable(new FlowTableOptions { UdpIdleTimeout = TimeSpan.FromMinutes(10) });
+        byte[] udp = Frames.Ethernet(0x0800, Frames.IPv4("10.0.0.1", "10.0.0.2", 17, Frames.Udp(1000, 53, new byte[20])));
+        long t = 1_700_000_000 * Second;
+        var gaps = new List<long>();
+        table.Update(Packet(udp, t));
+        for (int i = 0; i < 500; i++)
+        {
+            long gapUs = random.Next(2) == 0 ? random.Next(1, 50) : 1_000_000 + random.Next(0, 3);
+            gaps.Add(gapUs);
+            t += gapUs * 1000;
+            table.Update(Packet(udp, t));
+        }
+
+        table.Flush();
+        FlowRecord r = Assert.Single(records);
+        decimal mean = gaps.Sum(g => (decimal)g) / gaps.Count;
+        decimal variance = gaps.Sum(g => ((decimal)g - mean) * ((decimal)g - mean)) / (gaps.Count - 1);
+        Assert.Equal((double)mean, r.ForwardIatMeanUs, 1e-9 * (double)mean);
+        Assert.Equal((double)variance, r.ForwardIatVarianceUs2, 1e-9 * (double)variance);
+        Assert.Equal((uint)gaps.Min(), r.ForwardIatMinUs);
+        Assert.Equal((uint)gaps.Max(), r.ForwardIatMaxUs);
+    }
+
+    [Fact]
+    public void Update_InterArrivalMoments_LongestFlowDoesNotOverflow()
+    {
+        // Gaps of 1 us and just under an hour (the longest active timeout): their squares sum to about 1.3e19, near
+        // the top of 64 bits. Mean (1 + g) / 2, sample variance (g - 1)^2 / 2.
+        const long G = 3_599_999_998;
+        var (table, records) = NewTable(new FlowTableOptions
+        {
+            ActiveTimeout = TimeSpan.FromHours(1),
+            UdpIdleTimeout = TimeSpan.FromHours(1),
+        });
+        byte[] udp = Frames.Ethernet(0x0800, Frames.IPv4("10.0.0.1", "10.0.0.2", 17, Frames.Udp(1000, 53, new byte[20])));
+        long t = 1_700_000_000 * Second;
+        table.Update(Packet(udp, t));
+        table.Update(Packet(udp, t + 1000));
+        table.Update(Packet(udp, t + 1000 + (G * 1000)));
+        table.Flush();
+        FlowRecord r = Assert.Single(records);
+        Assert.Equal(3u, r.ForwardPackets);
+        Assert.Equal((1.0 + G) / 2, r.ForwardIatMeanUs);
+        Assert.Equal((double)(G - 1) * (G - 1) / 2, r.ForwardIatVarianceUs2, 1e-15 * ((double)G * G));
+        Assert.Equal(1u, r.ForwardIatMinUs);
+        Assert.Equal((uint)G, r.ForwardIatMaxUs);
+    }
+
+    [Fact]
     public void Update_SameAddressesDifferentVni_SeparateFlows()
     {
         var (table, records) = NewTable();
@@ -251,7 +305,7 @@ public class FlowTableTests
     {
         // A known flow's packet touches its bucket's tags and exactly these lines; 8-byte counters never straddle.
         Assert.Equal(192, Unsafe.SizeOf<FlowEntry>());
-        Assert.Equal(60, Unsafe.SizeOf<DirectionCounters>());
+        Assert.Equal(56, Unsafe.SizeOf<DirectionCounters>());
         FlowEntry entry = default;
         Assert.Equal(64, (int)Unsafe.ByteOffset(ref Unsafe.As<FlowEntry, byte>(ref entry), ref Unsafe.As<DirectionCounters, byte>(ref entry.State.Forward)));
         Assert.Equal(128, (int)Unsafe.ByteOffset(ref Unsafe.As<FlowEntry, byte>(ref entry), ref Unsafe.As<DirectionCounters, byte>(ref entry.State.Reverse)));
