@@ -29,32 +29,37 @@ internal struct FlowKey
     private readonly ushort _pad1;
 
     /// <summary>Builds the key of a packet; returns true when the packet's source is endpoint A.</summary>
+    /// <remarks>
+    /// Endpoint A is the lower (address, port) pair in the order of the addresses' raw 64-bit words (high word first)
+    /// and then the port: any total order serves, as long as both directions of a flow agree, and this one needs no
+    /// byte swapping. Branch-free: the packets of a flow come from either side in no predictable order, and a
+    /// branch here was a likely misprediction per packet.
+    /// </remarks>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static bool FromPacket(in DecodedPacket p, ushort sourcePort, ushort destinationPort, ushort icmpId, out FlowKey key)
     {
-        key = default;
-        int c = p.Source.CompareTo(p.Destination);
-        bool sourceIsA = c < 0 || (c == 0 && sourcePort <= destinationPort);
-        if (sourceIsA)
-        {
-            key.A = p.Source;
-            key.B = p.Destination;
-            key.PortA = sourcePort;
-            key.PortB = destinationPort;
-        }
-        else
-        {
-            key.A = p.Destination;
-            key.B = p.Source;
-            key.PortA = destinationPort;
-            key.PortB = sourcePort;
-        }
+        ref IpAddress source = ref Unsafe.AsRef(in p.Source);
+        ref IpAddress destination = ref Unsafe.AsRef(in p.Destination);
+        Vector128<ulong> s = Unsafe.As<IpAddress, Vector128<ulong>>(ref source);
+        Vector128<ulong> d = Unsafe.As<IpAddress, Vector128<ulong>>(ref destination);
+        ulong s0 = s.ToScalar(), s1 = s.GetElement(1), d0 = d.ToScalar(), d1 = d.GetElement(1);
 
-        key.VnId = p.VnId;
-        key.IcmpId = icmpId;
-        key.VnKind = p.VnKind;
-        key.IpVersion = p.IpVersion;
-        key.Protocol = p.Protocol;
+        // Non-short-circuit operators: flag arithmetic, no branches.
+        bool sourceIsA = (s1 < d1) | ((s1 == d1) & ((s0 < d0) | ((s0 == d0) & (sourcePort <= destinationPort))));
+        uint swap = 1u - Unsafe.BitCast<bool, byte>(sourceIsA);
+        Vector128<ulong> swapMask = Vector128.Create(0ul - swap);
+
+        Unsafe.SkipInit(out key);
+        ref byte k = ref Unsafe.As<FlowKey, byte>(ref key);
+        Vector128.ConditionalSelect(swapMask, d, s).StoreUnsafe(ref Unsafe.As<byte, ulong>(ref k));
+        Vector128.ConditionalSelect(swapMask, s, d).StoreUnsafe(ref Unsafe.As<byte, ulong>(ref k), 2);
+
+        // PortA, PortB, VnId; then IcmpId, VnKind, IpVersion, Protocol and three zero bytes of padding.
+        uint ports = BitOperations.RotateLeft(sourcePort | ((uint)destinationPort << 16), (int)(swap * 16));
+        Unsafe.WriteUnaligned(ref Unsafe.Add(ref k, 32), ports | ((ulong)p.VnId << 32));
+        Unsafe.WriteUnaligned(
+            ref Unsafe.Add(ref k, 40),
+            icmpId | ((ulong)p.VnKind << 16) | ((ulong)p.IpVersion << 24) | ((ulong)p.Protocol << 32));
         return sourceIsA;
     }
 
