@@ -163,7 +163,7 @@ public sealed class FlowTable : IDisposable
 
         Tick(packet.TimestampNs);
         bool sourceIsA = FlowKey.FromPacket(in packet, sourcePort, destinationPort, icmpId, out FlowKey key);
-        UpdateCore(in packet, ref key, FlowKey.Hash(ref key, _seed), sourceIsA);
+        UpdateCore(in packet, ref key, FlowKey.Hash(ref key, _seed), sourceIsA, -1);
 
         // The columns are native memory owned through this object: keep it alive to the end of every use.
         GC.KeepAlive(this);
@@ -186,7 +186,9 @@ public sealed class FlowTable : IDisposable
         Unsafe.SkipInit(out GroupKeys keyStore);
         Unsafe.SkipInit(out GroupHashes hashStore);
         Unsafe.SkipInit(out GroupStates stateStore);
+        Unsafe.SkipInit(out GroupSlots hintStore);
         Span<FlowKey> keys = keyStore;
+        Span<int> hints = hintStore;
         Span<ulong> hashes = hashStore;
         Span<byte> state = stateStore;
         const byte Slow = 0, SourceIsA = 1, SourceIsB = 2;
@@ -214,6 +216,7 @@ public sealed class FlowTable : IDisposable
             // tag matches, else the first free one of the home bucket (where a new flow goes).
             for (int i = 0; i < group.Length; i++)
             {
+                hints[i] = -1;
                 if (state[i] != Slow)
                 {
                     int first = ((int)hashes[i] & _bucketMask) * BucketSlots;
@@ -230,6 +233,11 @@ public sealed class FlowTable : IDisposable
                     {
                         int slot = first + BitOperations.TrailingZeroCount(matches);
                         Prefetch.Range(ref _entries[slot], Unsafe.SizeOf<FlowEntry>());
+                        if (found)
+                        {
+                            hints[i] = slot;
+                        }
+
 
                         // Most packets of short flows also write a first-packet size there.
                         Prefetch.Line(ref _cold[slot]);
@@ -258,7 +266,7 @@ public sealed class FlowTable : IDisposable
                 }
 
                 Tick(p.TimestampNs);
-                UpdateCore(in p, ref keys[i], hashes[i], state[i] == SourceIsA);
+                UpdateCore(in p, ref keys[i], hashes[i], state[i] == SourceIsA, hints[i]);
                 accounted++;
             }
         }
@@ -268,11 +276,24 @@ public sealed class FlowTable : IDisposable
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private void UpdateCore(in DecodedPacket packet, ref FlowKey key, ulong hash, bool sourceIsA)
+    private void UpdateCore(in DecodedPacket packet, ref FlowKey key, ulong hash, bool sourceIsA, int hint)
     {
         int home = (int)hash & _bucketMask;
         uint tag = (uint)(hash >> 32) | 1;
-        int slot = Find(ref key, home, tag, out int freeSlot);
+
+        // The slot whose tag matched in stage 2 is this flow's when it still holds the key (keys are unique in the
+        // table, whatever earlier packets of the group inserted or expired); otherwise probe.
+        int slot;
+        int freeSlot = -1;
+        if (hint >= 0 && _tags[hint] == tag && FlowKey.Equal(ref _entries[hint].Key, ref key))
+        {
+            slot = hint;
+        }
+        else
+        {
+            slot = Find(ref key, home, tag, out freeSlot);
+        }
+
         long ts = _nowNs;
         if (slot >= 0)
         {
@@ -1020,6 +1041,12 @@ public sealed class FlowTable : IDisposable
     private struct GroupHashes
     {
         private ulong _element;
+    }
+
+    [InlineArray(Group)]
+    private struct GroupSlots
+    {
+        private int _element;
     }
 
     [InlineArray(Group)]
