@@ -49,10 +49,7 @@ public sealed class FlowTable : IDisposable
     private readonly List<EndpointPair> _endpoints;
     private readonly int _bucketMask;
     private readonly int _maxFlows;
-    private readonly long _tcpIdleNs;
-    private readonly long _udpIdleNs;
-    private readonly long _icmpIdleNs;
-    private readonly long _otherIdleNs;
+    private readonly long[] _idleNsByProtocol = new long[256];
     private readonly long _activeNs;
     private readonly long _lingerNs;
     private readonly uint _seed;
@@ -97,10 +94,11 @@ public sealed class FlowTable : IDisposable
             _next[capacity + b] = capacity + b;
             _prev[capacity + b] = capacity + b;
         }
-        _tcpIdleNs = ToNs(options.TcpIdleTimeout);
-        _udpIdleNs = ToNs(options.UdpIdleTimeout);
-        _icmpIdleNs = ToNs(options.IcmpIdleTimeout);
-        _otherIdleNs = ToNs(options.OtherIdleTimeout);
+        _idleNsByProtocol.AsSpan().Fill(ToNs(options.OtherIdleTimeout));
+        _idleNsByProtocol[6] = ToNs(options.TcpIdleTimeout);
+        _idleNsByProtocol[17] = ToNs(options.UdpIdleTimeout);
+        _idleNsByProtocol[1] = ToNs(options.IcmpIdleTimeout);
+        _idleNsByProtocol[58] = ToNs(options.IcmpIdleTimeout);
         _activeNs = ToNs(options.ActiveTimeout);
         _lingerNs = ToNs(options.TcpCloseLinger);
         _seed = s_seed;
@@ -490,13 +488,8 @@ public sealed class FlowTable : IDisposable
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private long IdleTimeoutNs(byte protocol) => protocol switch
-    {
-        6 => _tcpIdleNs,
-        17 => _udpIdleNs,
-        1 or 58 => _icmpIdleNs,
-        _ => _otherIdleNs,
-    };
+    private long IdleTimeoutNs(byte protocol)
+        => Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_idleNsByProtocol), protocol); // 256 entries: any byte is in range
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static bool IsTcpEnded(ref FlowState s)
@@ -771,19 +764,23 @@ public sealed class FlowTable : IDisposable
         }
     }
 
+    // Most segments are plain ACKs of an established endpoint, which change nothing but the flags seen: that case
+    // is decided inline, the state machine is a call.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void UpdateTcp(ref FlowState s, TcpFlags flags, bool forward)
+    {
+        (forward ? ref s.ForwardTcpFlags : ref s.ReverseTcpFlags) |= (byte)flags;
+        if ((flags & (TcpFlags.Rst | TcpFlags.Fin | TcpFlags.Syn)) != 0
+            || (forward ? s.OriginatorState : s.ResponderState) != TcpEndpointState.Established)
+        {
+            UpdateTcpState(ref s, flags, forward);
+        }
+    }
+
+    private static void UpdateTcpState(ref FlowState s, TcpFlags flags, bool forward)
     {
         ref TcpEndpointState self = ref forward ? ref s.OriginatorState : ref s.ResponderState;
         ref TcpEndpointState peer = ref forward ? ref s.ResponderState : ref s.OriginatorState;
-        if (forward)
-        {
-            s.ForwardTcpFlags |= (byte)flags;
-        }
-        else
-        {
-            s.ReverseTcpFlags |= (byte)flags;
-        }
-
         if ((flags & TcpFlags.Rst) != 0)
         {
             self = TcpEndpointState.Reset;
