@@ -8,7 +8,8 @@ using FlowEngine.Benchmarks.Commands;
 namespace FlowEngine.Benchmarks;
 
 /// <summary>
-/// Entry point. <c>generate</c>, <c>decode-throughput</c>, <c>detect</c> and <c>memory-probe</c> are stand-alone modes; anything else goes to
+/// Entry point. <c>generate</c>, <c>decode-throughput</c>, <c>pipeline-ab</c>, <c>file-throughput</c>, <c>detect</c> and
+/// <c>memory-probe</c> are stand-alone modes; anything else goes to
 /// BenchmarkDotNet (<c>--filter</c>, <c>--job</c>, <c>--list flat</c>...).
 /// </summary>
 public static class Program
@@ -32,6 +33,8 @@ public static class Program
                     return MemoryProbeCommand.Run(args[1..]);
                 case "file-throughput":
                     return FileThroughputCommand.Run(args[1..]);
+                case "pipeline-ab":
+                    return PipelineAbCommand.Run(args[1..]);
             }
         }
 
