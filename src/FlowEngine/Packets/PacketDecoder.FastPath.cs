@@ -241,14 +241,23 @@ public sealed partial class PacketDecoder
             headerLength = (Unsafe.Add(ref l4, 12) >> 4) * 4;
             if (headerLength != 20)
             {
-                if (headerLength != 32 || payloadLength < 32 || ReadBe32(ref l4, 20) != TcpNopNopTimestamp)
+                if (headerLength < 20 || headerLength > payloadLength)
                 {
                     return false;
                 }
 
-                packet.Flags = PacketFlags.HasTcpOptions;
-                packet.TcpTsVal = ReadBe32(ref l4, 24);
-                packet.TcpTsEcr = ReadBe32(ref l4, 28);
+                if (headerLength == 32 && ReadBe32(ref l4, 20) == TcpNopNopTimestamp)
+                {
+                    packet.Flags = PacketFlags.HasTcpOptions;
+                    packet.TcpTsVal = ReadBe32(ref l4, 24);
+                    packet.TcpTsEcr = ReadBe32(ref l4, 28);
+                }
+                else
+                {
+                    // Any other options (a handshake's MSS, window scale, SACK-permitted): the general path's parser,
+                    // over the same bytes (the whole IP packet is captured, so all headerLength bytes are there).
+                    ParseTcpOptions(MemoryMarshal.CreateReadOnlySpan(ref Unsafe.Add(ref l4, 20), headerLength - 20), ref packet);
+                }
             }
 
             packet.TcpSequence = ReadBe32(ref l4, 4);

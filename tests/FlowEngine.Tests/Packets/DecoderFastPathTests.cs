@@ -468,6 +468,7 @@ public partial class DecoderFastPathTests
         byte[] synOptions = [2, 4, 5, 0xB4, 4, 2, 8, 10, 0, 0, 0, 1, 0, 0, 0, 0, 1, 3, 3, 7];
         byte[] twelveOther = [2, 4, 5, 0xB4, 4, 2, 1, 1, 1, 3, 3, 7];
         byte[] mss = [2, 4, 5, 0xB4];
+        byte[] overlong = [2, 40, 5, 0xB4, 1, 1, 1, 1];
         byte[] tsEol = [1, 1, 8, 10, 0, 0, 0, 1, 0, 0, 0, 2, 0, 0, 0, 0];
         const int O = 14 + 20 + 8 + 8; // inner Ethernet offset in an untagged VXLAN frame
         const int I = O + 14;          // inner IP offset
@@ -572,12 +573,14 @@ public partial class DecoderFastPathTests
             new("plain IPv6 UDP to VXLAN port", Eth6(Udp6(4789)), false),
             new("plain IPv4 UDP to VXLAN port, no room for VXLAN", Eth4(Udp4(4789, 0)), false),
             new("plain IPv4 UDP to VXLAN port, VXLAN only", Eth4(Udp4(4789, 8)), false),
-            new("TCP MSS option", Eth4(Tcp4(mss)), false),
-            new("TCP SYN options", Eth4(Tcp4(synOptions, 0)), false),
-            new("TCP 12 option bytes, other layout", Eth4(Tcp4(twelveOther)), false),
-            new("TCP timestamps not after NOP NOP", Eth6(Tcp6(tsReordered)), false),
-            new("TCP timestamps then EOL padding", Eth4(Tcp4(tsEol)), false),
-            new("VXLAN inner TCP MSS", Eth4(Vxlan(Eth4(Tcp4(mss)))), false),
+            new("TCP MSS option", Eth4(Tcp4(mss)), true),
+            new("TCP SYN options", Eth4(Tcp4(synOptions, 0)), true),
+            new("TCP 12 option bytes, other layout", Eth4(Tcp4(twelveOther)), true),
+            new("TCP timestamps not after NOP NOP", Eth6(Tcp6(tsReordered)), true),
+            new("TCP timestamps then EOL padding", Eth4(Tcp4(tsEol)), true),
+            new("VXLAN inner TCP MSS", Eth4(Vxlan(Eth4(Tcp4(mss)))), true),
+            new("TCP option length past the header", Eth4(Tcp4(overlong)), true),
+            new("VXLAN inner IPv6 TCP SYN options", Eth4(Vxlan(Eth6(Tcp6(synOptions, 0)))), true),
             new("TCP data offset 4", Patch(plainTcp4, 14 + 20 + 12, 0x40), false),
             new("TCP header longer than the IP payload", Patch(Eth4(Tcp4(payload: 0)), 14 + 20 + 12, 0x80), false),
             new("TCP timestamps header, IP payload 24", PatchBe16(Eth4(Tcp4(ts, 0)), 14 + 2, 20 + 24), false),
