@@ -94,7 +94,11 @@ def fold(proto, a, pa, b, pb):
 # ---- tools: each returns a dict with the command, and a parser giving records and distinct flows ----------------
 
 def fe_cmd(cap, work, args):
-    return [FE, "file-throughput", cap, "--workers", "1", "--max-flows", str(args.max_flows), "--access", args.fe_access, "--json"]
+    # A whole-process run over one file is a batch job: with --fe-jit full the runtime compiles every method once,
+    # fully optimised, instead of starting at tier 0 and recompiling hot code with profile data (tiering pays off
+    # in a long-running sensor, 15-20% in the steady state here, not in a run of about a second).
+    env = ["env", "DOTNET_TieredCompilation=0"] if args.fe_jit == "full" else []
+    return env + [FE, "file-throughput", cap, "--workers", "1", "--max-flows", str(args.max_flows), "--access", args.fe_access, "--json"]
 
 
 def fe_parse(out_text, work):
@@ -333,6 +337,9 @@ def main():
     p.add_argument("--tools", default=",".join(t["name"] for t in TOOLS))
     p.add_argument("--fe-access", choices=("buffered", "mapped"), default="buffered",
                    help="how FlowEngine reads the capture file (CaptureFileAccess; default buffered, the faster here)")
+    p.add_argument("--fe-jit", choices=("full", "tiered"), default="full",
+                   help="FlowEngine's whole-process runs: full (DOTNET_TieredCompilation=0, the batch-job setting; default) "
+                        "or tiered (the runtime's default, for long-running processes)")
     p.add_argument("--skip", default="", help="tool:capture pairs not to run, e.g. tshark:plain (tshark is the slowest)")
     p.add_argument("--out", default="peers-results.json", help="JSON results file")
     p.add_argument("--workdir", default=None, help="where captures and tool outputs go (default: a new dir in /tmp, removed)")
@@ -435,6 +442,7 @@ def run(args, work, selected, started):
     doc = {
         "command": " ".join(sys.argv),
         "flowengine_access": args.fe_access,
+        "flowengine_jit": args.fe_jit,
         "started_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(started)),
         "seconds": round(time.time() - started, 1),
         "machine": machine(),
@@ -449,7 +457,7 @@ def run(args, work, selected, started):
     }
     with open(args.out, "w") as f:
         json.dump(doc, f, indent=2)
-    print_table(results, scaling, args.fe_access)
+    print_table(results, scaling, args.fe_access, args.fe_jit)
     log(f"results: {os.path.abspath(args.out)}")
     for f in failures:
         log(f"FAIL: {f}")
@@ -509,6 +517,7 @@ def summarize(tool, variant, c, runs, parsed, args, decap):
             "process_seconds_before_pipeline": statistics.median(j["process_seconds_before_first_timed_pass"] for j in in_process),
             "table_bytes_per_flow": in_process[0]["table_bytes_per_flow"],
             "access": in_process[0].get("access"),
+            "tiered_compilation": in_process[0].get("tiered_compilation"),
         }
     return entry
 
@@ -545,7 +554,7 @@ def machine():
             "note": "shared 2-vCPU VM; other work may run beside the harness"}
 
 
-def print_table(results, scaling, fe_access):
+def print_table(results, scaling, fe_access, fe_jit):
     log("")
     log(f"{'tool':10s} {'capture':7s} {'Mpps/core':>10s} {'Mpps wall':>10s} {'FE/peer':>8s} {'max RSS MiB':>11s} {'flows':>9s} {'records':>9s}  check")
     for r in results:
@@ -558,7 +567,7 @@ def print_table(results, scaling, fe_access):
     for r in results:
         if r["tool"] == "flowengine" and "in_process_pipeline" in r:
             ip = r["in_process_pipeline"]
-            log(f"flowengine {r['capture']} ({fe_access} reads): in-process pipeline {ip['pps_wall']/1e6:.2f} Mpps wall, "
+            log(f"flowengine {r['capture']} ({fe_access} reads, {fe_jit} JIT): in-process pipeline {ip['pps_wall']/1e6:.2f} Mpps wall, "
                 f"{ip['pps_per_cpu_second']/1e6:.2f} Mpps per CPU-second; {ip['process_seconds_before_pipeline']:.2f} s of "
                 f"process start before it")
     if scaling:

@@ -57,6 +57,8 @@ say(s.get("factor", 0) > 0 and s.get("counts_equal") is True, f"scaling measured
 say(doc.get("failures") == [], f"no failures listed ({doc.get('failures')})")
 say(doc.get("flowengine_access") == "buffered" and fe is not None and fe.get("in_process_pipeline", {}).get("access") == "buffered",
     "FlowEngine read the capture as recorded (buffered, the default)")
+say(doc.get("flowengine_jit") == "full" and fe is not None and fe.get("in_process_pipeline", {}).get("tiered_compilation") is False,
+    "FlowEngine ran as recorded (full JIT, tiered compilation off, the default)")
 PY
 while read -r verdict what; do
   if [[ "$verdict" == ok ]]; then ok "$what"; else bad "$what"; fi

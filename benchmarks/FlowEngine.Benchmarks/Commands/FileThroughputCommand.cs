@@ -139,6 +139,9 @@ public static class FileThroughputCommand
                     w.WriteString("capture", path);
                     w.WriteNumber("workers", workers);
                     w.WriteString("access", accessName);
+
+                    // The runtime reads DOTNET_TieredCompilation at start; 0 compiles every method once, fully optimised.
+                    w.WriteBoolean("tiered_compilation", Environment.GetEnvironmentVariable("DOTNET_TieredCompilation") != "0");
                     w.WriteNumber("packets", packets);
                     w.WriteNumber("rejected", last.Rejected);
                     w.WriteNumber("records", last.Records);
