@@ -102,7 +102,7 @@ public static class DecodeThroughputCommand
 
         allocated = GC.GetAllocatedBytesForCurrentThread() - allocated;
         double median = Measurements.Median(mpps);
-        Console.WriteLine($"passes (Mpps): {Format(mpps)}");
+        Console.WriteLine($"passes (Mpps): {Measurements.Format(mpps)}");
         Console.WriteLine(
             $"decode-only, 1 thread: median {median:F2} Mpps ({1000 / median:F1} ns/packet, {median * 1e6 * wireBytes / capture.Count * 8 / 1e9:F2} Gbit/s of wire bytes), " +
             $"min {mpps.Min():F2}, max {mpps.Max():F2}, rejected {rejected}, allocated {allocated} B in {reps} passes");
@@ -184,19 +184,19 @@ public static class DecodeThroughputCommand
 
         double median = Measurements.Median(mpps);
         double cpuMedian = Measurements.Median(cpuMpps);
-        Console.WriteLine($"passes (Mpps): {Format(mpps)}");
+        Console.WriteLine($"passes (Mpps): {Measurements.Format(mpps)}");
         if (compare)
         {
             double medianA = Measurements.Median(baseline);
             string nameA = compareWith == "update" ? "decode + per-packet FlowTable.Update" : "ProcessBatch, frames in 4 KiB pages";
-            Console.WriteLine($"A {nameA} (Mpps): {Format(baseline)}");
+            Console.WriteLine($"A {nameA} (Mpps): {Measurements.Format(baseline)}");
             Console.WriteLine($"A {nameA} median {medianA:F2} Mpps, B FlowPipeline.ProcessBatch median {median:F2} Mpps, B/A = {median / medianA:F2}");
             double cpuMedianA = Measurements.Median(cpuBaseline);
             Console.WriteLine($"by process CPU time: A median {cpuMedianA:F2} Mpps, B median {cpuMedian:F2} Mpps, B/A = {cpuMedian / cpuMedianA:F2}");
         }
 
         // On a shared machine, wall time includes time the thread waited for a core; CPU time does not.
-        Console.WriteLine($"by process CPU time: median {cpuMedian:F2} Mpps ({1000 / cpuMedian:F1} ns/packet), passes {Format(cpuMpps)}");
+        Console.WriteLine($"by process CPU time: median {cpuMedian:F2} Mpps ({1000 / cpuMedian:F1} ns/packet), passes {Measurements.Format(cpuMpps)}");
 
         Console.WriteLine(
             $"FlowPipeline.ProcessBatch (decode + UpdateBatch + Advance), 1 thread: median {median:F2} Mpps ({1000 / median:F1} ns/packet), " +
@@ -204,7 +204,4 @@ public static class DecodeThroughputCommand
             $"of capacity (max flows {maxFlows}), huge pages {hugePages}, allocated {allocated} B in {reps} timed passes (outside table construction)");
         return 0;
     }
-
-    private static string Format(double[] values)
-        => string.Join(' ', values.Select(m => m.ToString("F2", System.Globalization.CultureInfo.InvariantCulture)));
 }

@@ -16,4 +16,10 @@ public static class Measurements
         int n = sorted.Length;
         return n % 2 == 1 ? sorted[n / 2] : (sorted[(n / 2) - 1] + sorted[n / 2]) / 2;
     }
+
+    /// <summary>The values with two decimals, space-separated (invariant culture), for a line of passes.</summary>
+    /// <param name="values">Values.</param>
+    /// <returns>The line.</returns>
+    public static string Format(double[] values)
+        => string.Join(' ', values.Select(m => m.ToString("F2", System.Globalization.CultureInfo.InvariantCulture)));
 }

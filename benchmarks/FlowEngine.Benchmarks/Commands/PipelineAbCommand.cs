@@ -101,9 +101,9 @@ public static class PipelineAbCommand
 
         string what = decodeOnly ? "decode-only checksum" : "packets in records";
         Console.WriteLine($"{what}: A {checkA}, B {checkB}{(checkA == checkB ? string.Empty : "  DIFFERENT")}");
-        Console.WriteLine($"A Mpps per CPU-second: {Format(cpuA)}");
-        Console.WriteLine($"B Mpps per CPU-second: {Format(cpuB)}");
-        Console.WriteLine($"B/A by pair: {Format(pairs)}");
+        Console.WriteLine($"A Mpps per CPU-second: {Measurements.Format(cpuA)}");
+        Console.WriteLine($"B Mpps per CPU-second: {Measurements.Format(cpuB)}");
+        Console.WriteLine($"B/A by pair: {Measurements.Format(pairs)}");
         Console.WriteLine(
             $"{stage}, 1 thread, by process CPU time: A median {Measurements.Median(cpuA):F2} Mpps, B median {Measurements.Median(cpuB):F2} Mpps, " +
             $"B/A of medians {Measurements.Median(cpuB) / Measurements.Median(cpuA):F3}, median of pair ratios {Measurements.Median(pairs):F3}");
@@ -155,9 +155,6 @@ public static class PipelineAbCommand
     }
 
     private static string FileVersion(string path) => File.GetLastWriteTimeUtc(path).ToString("u", System.Globalization.CultureInfo.InvariantCulture);
-
-    private static string Format(double[] values)
-        => string.Join(' ', values.Select(m => m.ToString("F2", System.Globalization.CultureInfo.InvariantCulture)));
 
     // FlowEngine from a build's directory, this harness again (so it binds to that FlowEngine), everything else (the
     // runtime, other packages) shared with the default context.
