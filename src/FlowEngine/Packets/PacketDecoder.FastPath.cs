@@ -14,7 +14,8 @@ namespace FlowEngine.Packets;
 //       bytes 0) -> Ethernet II [one 802.1Q tag] -> inner
 //   Ethernet II [one 802.1Q tag] -> inner
 //   inner: IPv4 (IHL 5, not a fragment) or IPv6 (next header TCP or UDP, no extension headers), captured whole
-//       -> TCP (no options, or exactly NOP, NOP, timestamps) or UDP to a port that is not a tunnel port.
+//       -> TCP (any header length within the IP payload: NOP, NOP, timestamps read directly, other options through
+//       ParseTcpOptions, the general path's parser) or UDP to a port that is not a tunnel port.
 //
 // Every IP packet it accepts is captured whole (so never SnapTruncated, and within the wire length), which also
 // proves every transport header read in range; the Ethernet, VLAN and VXLAN reads are proved by explicit checks.

@@ -9,7 +9,7 @@ using FlowEngine.Packets;
 namespace FlowEngine.Flows.Internal;
 
 /// <summary>
-/// Direction-independent flow key: the two endpoints in canonical order (lower address, then lower port, first),
+/// Direction-independent flow key: the two endpoints in a canonical order (see <see cref="FromPacket"/>),
 /// the virtual network, IP version, protocol and ICMP identifier. 48 bytes, compared as one 256-bit and one
 /// 128-bit vector.
 /// </summary>
