@@ -74,13 +74,7 @@ public sealed partial class PacketDecoder
         }
 
         // As Decode starts; the fields are then written as the layers are read (registers are too few to hold them).
-        long ts = packet.TimestampNs;
-        int wire = packet.WireLength;
-        packet = default;
-        packet.TimestampNs = ts;
-        packet.CapturedLength = length;
-        packet.WireLength = wire >= length ? wire : length;
-        packet.TcpWindowScale = 0xFF;
+        Begin(ref packet, length);
         packet.OuterVlanId = outerVlanId;
         packet.InnerVlanId = outerVlanId;
 

@@ -116,13 +116,7 @@ public sealed partial class PacketDecoder
     /// <returns>True when the packet decoded to an IP packet; false when it was rejected.</returns>
     internal bool DecodeGeneral(ReadOnlySpan<byte> frame, LinkType linkType, ref DecodedPacket packet)
     {
-        long ts = packet.TimestampNs;
-        int wire = packet.WireLength;
-        packet = default;
-        packet.TimestampNs = ts;
-        packet.CapturedLength = frame.Length;
-        packet.WireLength = wire >= frame.Length ? wire : frame.Length;
-        packet.TcpWindowScale = 0xFF;
+        Begin(ref packet, frame.Length);
 
         RejectReason reason = DecodeCore(frame, linkType, ref packet);
         packet.Reject = reason;
@@ -138,6 +132,20 @@ public sealed partial class PacketDecoder
         }
 
         return true;
+    }
+
+    // Clears every field the decoder writes, keeping what the caller set (the timestamp, and the wire length raised to
+    // at least the captured length): both paths start a frame here.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Begin(ref DecodedPacket packet, int capturedLength)
+    {
+        long ts = packet.TimestampNs;
+        int wire = packet.WireLength;
+        packet = default;
+        packet.TimestampNs = ts;
+        packet.CapturedLength = capturedLength;
+        packet.WireLength = wire >= capturedLength ? wire : capturedLength;
+        packet.TcpWindowScale = 0xFF;
     }
 
     private RejectReason DecodeCore(ReadOnlySpan<byte> frame, LinkType linkType, ref DecodedPacket p)
