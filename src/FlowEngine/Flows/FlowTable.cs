@@ -161,7 +161,7 @@ public sealed class FlowTable : IDisposable
 
         Tick(packet.TimestampNs);
         bool sourceIsA = FlowKey.FromPacket(in packet, sourcePort, destinationPort, icmpId, out FlowKey key);
-        UpdateCore(in packet, ref key, FlowKey.Hash(ref key, _seed), sourceIsA, -1);
+        UpdateCore(in packet, ref key, FlowKey.Hash(ref key, _seed), sourceIsA);
 
         // The columns are native memory owned through this object: keep it alive to the end of every use.
         GC.KeepAlive(this);
@@ -184,9 +184,7 @@ public sealed class FlowTable : IDisposable
         Unsafe.SkipInit(out GroupKeys keyStore);
         Unsafe.SkipInit(out GroupHashes hashStore);
         Unsafe.SkipInit(out GroupStates stateStore);
-        Unsafe.SkipInit(out GroupSlots hintStore);
         Span<FlowKey> keys = keyStore;
-        Span<int> hints = hintStore;
         Span<ulong> hashes = hashStore;
         Span<byte> state = stateStore;
         const byte Slow = 0, SourceIsA = 1, SourceIsB = 2;
@@ -214,11 +212,10 @@ public sealed class FlowTable : IDisposable
             // tag matches, else the first free one of the home bucket (where a new flow goes).
             for (int i = 0; i < group.Length; i++)
             {
-                hints[i] = -1;
                 if (state[i] != Slow)
                 {
                     int first = ((int)hashes[i] & _bucketMask) * BucketSlots;
-                    uint tag = (uint)(hashes[i] >> 32) | 1;
+                    uint tag = TagOf(hashes[i]);
                     Vector256<uint> tags = Vector256.LoadUnsafe(ref _tags[first]);
                     uint matches = Vector256.Equals(tags, Vector256.Create(tag)).ExtractMostSignificantBits();
                     bool found = matches != 0;
@@ -231,11 +228,6 @@ public sealed class FlowTable : IDisposable
                     {
                         int slot = first + BitOperations.TrailingZeroCount(matches);
                         Prefetch.Range(ref _entries[slot], Unsafe.SizeOf<FlowEntry>());
-                        if (found)
-                        {
-                            hints[i] = slot;
-                        }
-
 
                         // Most packets of short flows also write a first-packet size there.
                         Prefetch.Line(ref _cold[slot]);
@@ -264,7 +256,7 @@ public sealed class FlowTable : IDisposable
                 }
 
                 Tick(p.TimestampNs);
-                UpdateCore(in p, ref keys[i], hashes[i], state[i] == SourceIsA, hints[i]);
+                UpdateCore(in p, ref keys[i], hashes[i], state[i] == SourceIsA);
                 accounted++;
             }
         }
@@ -274,23 +266,11 @@ public sealed class FlowTable : IDisposable
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private void UpdateCore(in DecodedPacket packet, ref FlowKey key, ulong hash, bool sourceIsA, int hint)
+    private void UpdateCore(in DecodedPacket packet, ref FlowKey key, ulong hash, bool sourceIsA)
     {
         int home = (int)hash & _bucketMask;
-        uint tag = (uint)(hash >> 32) | 1;
-
-        // The slot whose tag matched in stage 2 is this flow's when it still holds the key (keys are unique in the
-        // table, whatever earlier packets of the group inserted or expired); otherwise probe.
-        int slot;
-        int freeSlot = -1;
-        if (hint >= 0 && _tags[hint] == tag && FlowKey.Equal(ref _entries[hint].Key, ref key))
-        {
-            slot = hint;
-        }
-        else
-        {
-            slot = Find(ref key, home, tag, out freeSlot);
-        }
+        uint tag = TagOf(hash);
+        int slot = Find(ref key, home, tag, out int freeSlot);
 
         long ts = _nowNs;
         if (slot >= 0)
@@ -516,6 +496,10 @@ public sealed class FlowTable : IDisposable
         reason = default;
         return false;
     }
+
+    // A slot's tag: 32 bits of its key's hash, never 0 (0 marks a free slot).
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static uint TagOf(ulong hash) => (uint)(hash >> 32) | 1;
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private int Find(ref FlowKey key, int home, uint tag, out int freeSlot)
@@ -764,23 +748,11 @@ public sealed class FlowTable : IDisposable
         }
     }
 
-    // Most segments are plain ACKs of an established endpoint, which change nothing but the flags seen: that case
-    // is decided inline, the state machine is a call.
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void UpdateTcp(ref FlowState s, TcpFlags flags, bool forward)
-    {
-        (forward ? ref s.ForwardTcpFlags : ref s.ReverseTcpFlags) |= (byte)flags;
-        if ((flags & (TcpFlags.Rst | TcpFlags.Fin | TcpFlags.Syn)) != 0
-            || (forward ? s.OriginatorState : s.ResponderState) != TcpEndpointState.Established)
-        {
-            UpdateTcpState(ref s, flags, forward);
-        }
-    }
-
-    private static void UpdateTcpState(ref FlowState s, TcpFlags flags, bool forward)
     {
         ref TcpEndpointState self = ref forward ? ref s.OriginatorState : ref s.ResponderState;
         ref TcpEndpointState peer = ref forward ? ref s.ResponderState : ref s.OriginatorState;
+        (forward ? ref s.ForwardTcpFlags : ref s.ReverseTcpFlags) |= (byte)flags;
         if ((flags & TcpFlags.Rst) != 0)
         {
             self = TcpEndpointState.Reset;
@@ -1038,12 +1010,6 @@ public sealed class FlowTable : IDisposable
     private struct GroupHashes
     {
         private ulong _element;
-    }
-
-    [InlineArray(Group)]
-    private struct GroupSlots
-    {
-        private int _element;
     }
 
     [InlineArray(Group)]
