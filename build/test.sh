@@ -27,10 +27,14 @@ lab_rc=${PIPESTATUS[0]}
 # The peer harness (issue 5) on a tiny capture: every peer runs, counts agree, the JSON is complete.
 bash tests/peers/peers_smoke.sh 2>&1 | tee /tmp/flowengine-peers.log
 peers_rc=${PIPESTATUS[0]}
+# The roofline benchmark (a minimal C flow meter beside FlowEngine) on tiny captures: it runs, counts right, refuses bad input.
+bash tests/roofline/roofline_smoke.sh 2>&1 | tee /tmp/flowengine-roofline.log
+roofline_rc=${PIPESTATUS[0]}
 set -e
 if (( alloc_rc != 0 && rc == 0 )); then rc=$alloc_rc; fi
 if (( lab_rc != 0 && rc == 0 )); then rc=$lab_rc; fi
 if (( peers_rc != 0 && rc == 0 )); then rc=$peers_rc; fi
+if (( roofline_rc != 0 && rc == 0 )); then rc=$roofline_rc; fi
 # One closing line with the totals, as 'N passed, N failed'.
 python3 - <<'PY'
 import re
@@ -46,6 +50,11 @@ else:
 peers = re.findall(r'^peers: (\d+) passed, (\d+) failed', open('/tmp/flowengine-peers.log').read(), re.M)
 if peers:
     passed += int(peers[-1][0]); failed += int(peers[-1][1])
+else:
+    failed += 1
+roofline = re.findall(r'^roofline: (\d+) passed, (\d+) failed', open('/tmp/flowengine-roofline.log').read(), re.M)
+if roofline:
+    passed += int(roofline[-1][0]); failed += int(roofline[-1][1])
 else:
     failed += 1
 print(f"tests: {passed} passed, {failed} failed, {skipped} skipped")
