@@ -10,14 +10,15 @@
 // entries). Frames of any other shape are counted and make the run fail, so the bound is never computed over a
 // capture it did not understand. It keeps no timestamps, no TCP state, no size or gap statistics, no expiry.
 //
-// Entries are one cache line (--entry-lines 1: key, packets and bytes per direction) or three (--entry-lines 3:
-// the same plus a line per direction that a packet also updates, the layout of FlowEngine's 192-byte entries).
+// Entries are one cache line (--entry-lines 1: key, packets and bytes per direction), two (--entry-lines 2: the same
+// plus a line with more counters for both directions, which every packet updates) or three (--entry-lines 3: a line
+// per direction, and every packet updates state in the third, as FlowEngine's 192-byte entries are laid out).
 // Work is staged as FlowEngine's UpdateBatch is: a group of 16 frames is parsed and hashed (and with --prefetch 1
 // its entries prefetched), then the group is counted; the next group's frame headers are prefetched one group
-// ahead. Which is faster depends on the machine and the table's size (on a 2-vCPU VM: prefetching 1.1x at 100k
-// flows, 0.6x at 1M), so run both and take the faster as the bound.
+// ahead. Which is faster depends on the machine and the table's size (on a 2-vCPU VM: prefetching 1.4-1.6x at
+// 100k flows, 0.55-0.65x at 1M), so run both and take the faster as the bound.
 //
-// usage: roofline CAPTURE.pcap [--entry-lines 1|3] [--prefetch 0|1] [--max-flows N] [--reps R] [--warmup W] [--json]
+// usage: roofline CAPTURE.pcap [--entry-lines 1|2|3] [--prefetch 0|1] [--max-flows N] [--reps R] [--warmup W] [--json]
 // The table has a power of two of slots, at least twice --max-flows (default 262144); more flows than that fail the
 // run. Rates are packets per CPU-second of the timed passes (CLOCK_PROCESS_CPUTIME_ID), median of the passes.
 
@@ -63,12 +64,13 @@ typedef struct
     uint64_t size_squares;
     uint32_t packets;
     uint32_t last_size;
-    uint8_t pad[40];
-} direction_line;
+    uint8_t state;
+    uint8_t pad[7];
+} direction_counters;
 
 _Static_assert(sizeof(flow_key) == 48, "key is 48 bytes");
 _Static_assert(sizeof(line0) == 64, "line 0 is one cache line");
-_Static_assert(sizeof(direction_line) == 64, "a direction line is one cache line");
+_Static_assert(sizeof(direction_counters) == 32, "a direction's counters are half a line");
 
 static double cpu_seconds(void)
 {
@@ -243,14 +245,14 @@ int main(int argc, char** argv)
         else if (argv[i][0] != '-' && path == NULL) path = argv[i];
         else
         {
-            fprintf(stderr, "usage: roofline CAPTURE.pcap [--entry-lines 1|3] [--prefetch 0|1] [--max-flows N] [--reps R] [--warmup W] [--json]\n");
+            fprintf(stderr, "usage: roofline CAPTURE.pcap [--entry-lines 1|2|3] [--prefetch 0|1] [--max-flows N] [--reps R] [--warmup W] [--json]\n");
             return 2;
         }
     }
 
-    if (path == NULL || (lines != 1 && lines != 3) || (prefetch != 0 && prefetch != 1) || reps < 1 || reps > 1000 || warmup < 0 || max_flows < 1 || max_flows > (1L << 28))
+    if (path == NULL || (lines < 1 || lines > 3) || (prefetch != 0 && prefetch != 1) || reps < 1 || reps > 1000 || warmup < 0 || max_flows < 1 || max_flows > (1L << 28))
     {
-        fprintf(stderr, "usage: roofline CAPTURE.pcap [--entry-lines 1|3] [--prefetch 0|1] [--max-flows N] [--reps R] [--warmup W] [--json]\n");
+        fprintf(stderr, "usage: roofline CAPTURE.pcap [--entry-lines 1|2|3] [--prefetch 0|1] [--max-flows N] [--reps R] [--warmup W] [--json]\n");
         return 2;
     }
 
@@ -382,14 +384,16 @@ int main(int argc, char** argv)
                     int d = reverse[i];
                     head->packets[d]++;
                     head->bytes[d] += sizes[i];
-                    if (lines == 3)
+                    if (lines > 1)
                     {
-                        direction_line* counters = (direction_line*)(entry + 64 + (d * 64));
+                        // 2 lines: both directions' counters share line 1; 3 lines: a line each, and line 2 also
+                        // holds state that every packet updates (FlowEngine keeps TCP state there).
+                        direction_counters* counters = (direction_counters*)(entry + 64 + (d * (lines == 2 ? 32 : 64)));
                         counters->packets++;
                         counters->bytes += sizes[i];
                         counters->size_squares += (uint64_t)sizes[i] * sizes[i];
                         counters->last_size = sizes[i];
-                        ((direction_line*)(entry + 128))->pad[0] |= (uint8_t)(1u << d); // the reverse line holds state
+                        ((direction_counters*)(entry + (lines == 2 ? 64 : 128)))->state |= (uint8_t)(1u << d);
                     }
 
                     counted++;

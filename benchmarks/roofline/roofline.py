@@ -4,7 +4,7 @@
 
 Started by run.sh (which builds roofline.c and FlowEngine.Benchmarks). Generates one capture with FlowEngine.Benchmarks
 generate, then in each round runs FlowEngine's in-memory pipeline (decode-throughput --stage flows over the same
-generated frames) and the C roofline over the capture file with 1- and 3-line entries, with and without prefetching.
+generated frames) and the C roofline over the capture file with 1-, 2- and 3-line entries, with and without prefetching.
 Every number is packets per CPU-second, the median of a tool's timed passes; a tool's figure is the median over
 rounds. The bound for an entry size is the faster prefetch variant. Checks that all saw the same flows.
 """
@@ -23,7 +23,7 @@ import time
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 FE = os.path.join(ROOT, "benchmarks/FlowEngine.Benchmarks/bin/Release/net10.0/FlowEngine.Benchmarks")
 ROOFLINE = os.path.join(ROOT, "benchmarks/roofline/bin/roofline")
-VARIANTS = [(1, 1), (1, 0), (3, 1), (3, 0)]  # (entry lines, prefetch)
+VARIANTS = [(1, 1), (1, 0), (2, 1), (2, 0), (3, 1), (3, 0)]  # (entry lines, prefetch)
 
 
 def count(text):
@@ -79,11 +79,11 @@ def main():
             print(line + " Mpps", flush=True)
         fe = statistics.median(fe_runs)
         roof = {v: statistics.median(x) for v, x in roof_runs.items()}
-        bound = {lines: max(roof[(lines, 1)], roof[(lines, 0)]) for lines in (1, 3)}
+        bound = {lines: max(roof[(lines, 1)], roof[(lines, 0)]) for lines in (1, 2, 3)}
         print(f"\n{args.packets} frames, {seen} flows (Zipf {args.zipf}), table for {max_flows} flows; Mpps per CPU-second, "
               f"medians of {args.rounds} rounds:")
         print(f"  flowengine (FlowPipeline.ProcessBatch, 192-byte entries + tags + cold line): {fe / 1e6:6.2f}")
-        for lines in (1, 3):
+        for lines in (1, 2, 3):
             print(f"  roofline, {lines}-line entries: {bound[lines] / 1e6:6.2f} (prefetch on {roof[(lines, 1)] / 1e6:.2f}, "
                   f"off {roof[(lines, 0)] / 1e6:.2f});  FlowEngine / bound = {fe / bound[lines]:.2f}")
         doc = {
@@ -94,8 +94,8 @@ def main():
             "flowengine_pps": fe, "flowengine_rounds": fe_runs,
             "roofline": [{"entry_lines": lines, "prefetch": bool(pf), "pps": roof[(lines, pf)], "rounds": roof_runs[(lines, pf)]}
                          for lines, pf in VARIANTS],
-            "bound_pps": {f"{lines}_line": bound[lines] for lines in (1, 3)},
-            "flowengine_over_bound": {f"{lines}_line": fe / bound[lines] for lines in (1, 3)},
+            "bound_pps": {f"{lines}_line": bound[lines] for lines in (1, 2, 3)},
+            "flowengine_over_bound": {f"{lines}_line": fe / bound[lines] for lines in (1, 2, 3)},
         }
         with open(args.out, "w") as f:
             json.dump(doc, f, indent=2)
