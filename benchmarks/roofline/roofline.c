@@ -143,6 +143,12 @@ static long anon_huge_kb(void)
     return kb;
 }
 
+// Outer Ethernet / IPv4 without options / UDP to port 4789, as the generator writes VXLAN frames.
+static int is_vxlan_outer(const uint8_t* f, uint32_t len)
+{
+    return len >= 38 && be16(f + 12) == 0x0800 && f[14] == 0x45 && f[23] == 17 && be16(f + 36) == 4789;
+}
+
 // Parses one frame into a key; returns the IP length (>0) or 0 for a shape this tool does not handle.
 static inline __attribute__((always_inline)) uint32_t parse(const uint8_t* f, uint32_t len, int tunnelled, flow_key* k, int* reverse)
 {
@@ -152,7 +158,7 @@ static inline __attribute__((always_inline)) uint32_t parse(const uint8_t* f, ui
     if (tunnelled)
     {
         // Ethernet (14) / IPv4 without options (20) / UDP to 4789 (8) / VXLAN (8)
-        if (len < 50 || be16(f + 12) != 0x0800 || f[14] != 0x45 || f[23] != 17 || be16(f + 36) != 4789)
+        if (len < 50 || !is_vxlan_outer(f, len))
         {
             return 0;
         }
@@ -160,7 +166,7 @@ static inline __attribute__((always_inline)) uint32_t parse(const uint8_t* f, ui
         k->vni = ((uint32_t)f[46] << 16) | ((uint32_t)f[47] << 8) | f[48];
         p = f + 50;
     }
-    else if (len >= 38 && be16(f + 12) == 0x0800 && f[14] == 0x45 && f[23] == 17 && be16(f + 36) == 4789)
+    else if (is_vxlan_outer(f, len))
     {
         return 0; // a VXLAN frame in a capture whose first frame was plain: not the shape this run measures
     }
@@ -265,6 +271,12 @@ static uint64_t hash(const flow_key* k, uint32_t seed)
     return ((uint64_t)(uint32_t)y << 32) | low;
 }
 
+static int usage(void)
+{
+    fprintf(stderr, "usage: roofline CAPTURE.pcap [--entry-lines 1|2|3] [--prefetch 0|1] [--max-flows N] [--reps R] [--warmup W] [--json]\n");
+    return 2;
+}
+
 int main(int argc, char** argv)
 {
     const char* path = NULL;
@@ -279,17 +291,12 @@ int main(int argc, char** argv)
         else if (strcmp(argv[i], "--warmup") == 0 && i + 1 < argc) warmup = atoi(argv[++i]);
         else if (strcmp(argv[i], "--json") == 0) json = 1;
         else if (argv[i][0] != '-' && path == NULL) path = argv[i];
-        else
-        {
-            fprintf(stderr, "usage: roofline CAPTURE.pcap [--entry-lines 1|2|3] [--prefetch 0|1] [--max-flows N] [--reps R] [--warmup W] [--json]\n");
-            return 2;
-        }
+        else return usage();
     }
 
     if (path == NULL || (lines < 1 || lines > 3) || (prefetch != 0 && prefetch != 1) || reps < 1 || reps > 1000 || warmup < 0 || max_flows < 1 || max_flows > (1L << 28))
     {
-        fprintf(stderr, "usage: roofline CAPTURE.pcap [--entry-lines 1|2|3] [--prefetch 0|1] [--max-flows N] [--reps R] [--warmup W] [--json]\n");
-        return 2;
+        return usage();
     }
 
     int fd = open(path, O_RDONLY);
@@ -324,33 +331,40 @@ int main(int argc, char** argv)
         return 2;
     }
 
-    size_t count = 0;
-    for (size_t at = 24; at + 16 <= size; count++)
+    // One walk over the records, indexing each frame (the arrays grow by doubling).
+    size_t count = 0, room = 0, at = 24;
+    uint64_t* offsets = NULL;
+    uint32_t* lengths = NULL;
+    for (; at + 16 <= size; count++)
     {
-        at += 16 + (size_t)le32(data + at + 8);
+        uint32_t captured = le32(data + at + 8);
+        if (at + 16 + captured > size)
+        {
+            fprintf(stderr, "roofline: %s: record %zu at byte %zu runs past the end of the file\n", path, count, at);
+            return 2;
+        }
+
+        if (count == room)
+        {
+            room = room == 0 ? 4096 : room * 2;
+            offsets = realloc(offsets, room * sizeof *offsets);
+            lengths = realloc(lengths, room * sizeof *lengths);
+            if (offsets == NULL || lengths == NULL)
+            {
+                fprintf(stderr, "roofline: cannot index %zu frames\n", room);
+                return 2;
+            }
+        }
+
+        offsets[count] = at + 16;
+        lengths[count] = captured;
+        at += 16 + captured;
     }
 
     if (count == 0)
     {
         fprintf(stderr, "roofline: %s: no frames\n", path);
         return 2;
-    }
-
-    uint64_t* offsets = malloc(count * sizeof *offsets);
-    uint32_t* lengths = malloc(count * sizeof *lengths);
-    size_t n = 0, at = 24;
-    for (; at + 16 <= size; n++)
-    {
-        uint32_t captured = le32(data + at + 8);
-        if (at + 16 + captured > size)
-        {
-            fprintf(stderr, "roofline: %s: record %zu at byte %zu runs past the end of the file\n", path, n, at);
-            return 2;
-        }
-
-        offsets[n] = at + 16;
-        lengths[n] = captured;
-        at += 16 + captured;
     }
 
     if (at != size)
@@ -362,13 +376,17 @@ int main(int argc, char** argv)
     // Tunnelled or plain, decided by the first frame; every frame must then have that shape.
     flow_key probe;
     int probe_reverse;
-    int tunnelled = count > 0 && parse(data + offsets[0], lengths[0], 1, &probe, &probe_reverse) != 0;
+    int tunnelled = parse(data + offsets[0], lengths[0], 1, &probe, &probe_reverse) != 0;
 
     // At least twice the flows, a power of two: linear probing stays short at half load or less. (FlowEngine's
     // buckets of eight with tags fill a power of two of slots at least --max-flows: half this many.)
     size_t capacity = 1024;
     while (capacity < (size_t)max_flows * 2) capacity <<= 1;
     size_t entry_bytes = (size_t)lines * 64;
+    // 2 lines: both directions' counters share line 1; 3 lines: a line each, and line 2 also holds state that every
+    // packet updates (FlowEngine keeps TCP state there).
+    size_t direction_stride = lines == 2 ? 32 : 64;
+    size_t state_offset = lines == 2 ? 64 : 128;
     uint8_t* table = huge_alloc(capacity * entry_bytes);
     double* rates = calloc((size_t)reps, sizeof *rates);
     size_t flows = 0, other = 0;
@@ -454,14 +472,12 @@ int main(int argc, char** argv)
                     head->bytes[d] += sizes[b][i];
                     if (lines > 1)
                     {
-                        // 2 lines: both directions' counters share line 1; 3 lines: a line each, and line 2 also
-                        // holds state that every packet updates (FlowEngine keeps TCP state there).
-                        direction_counters* counters = (direction_counters*)(entry + 64 + (d * (lines == 2 ? 32 : 64)));
+                        direction_counters* counters = (direction_counters*)(entry + 64 + ((size_t)d * direction_stride));
                         counters->packets++;
                         counters->bytes += sizes[b][i];
                         counters->size_squares += (uint64_t)sizes[b][i] * sizes[b][i];
                         counters->last_size = sizes[b][i];
-                        ((direction_counters*)(entry + (lines == 2 ? 64 : 128)))->state |= (uint8_t)(1u << d);
+                        ((direction_counters*)(entry + state_offset))->state |= (uint8_t)(1u << d);
                     }
 
                     counted++;
