@@ -22,17 +22,13 @@ import sys
 import tempfile
 import time
 
-ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
-FE = os.path.join(ROOT, "benchmarks/FlowEngine.Benchmarks/bin/Release/net10.0/FlowEngine.Benchmarks")
+# The peer harness's path to FlowEngine.Benchmarks, its count parser (100k, 1M) and its JSON-line reader.
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "peers"))
+from harness import FE, ROOT, last_json, parse_count as count  # noqa: E402
+
 ROOFLINE = os.path.join(ROOT, "benchmarks/roofline/bin/roofline")
-VARIANTS = [(1, 1), (1, 0), (2, 1), (2, 0), (3, 1), (3, 0)]  # (entry lines, prefetch)
-
-
-def count(text):
-    m = re.fullmatch(r"(\d+(?:\.\d+)?)([kKmM]?)", text)
-    if not m:
-        raise argparse.ArgumentTypeError(f"not a count: {text}")
-    return int(float(m.group(1)) * {"": 1, "k": 1000, "K": 1000, "m": 1000000, "M": 1000000}[m.group(2)])
+LINES = (1, 2, 3)
+VARIANTS = [(lines, prefetch) for lines in LINES for prefetch in (1, 0)]
 
 
 def run(cmd):
@@ -61,7 +57,7 @@ def main():
         gen = run([FE, "generate", "--out", cap, "--packets", str(args.packets)] + profile)
         seen = int(re.search(r"(\d+) of \d+ flows seen", gen).group(1))
         print(gen.strip().splitlines()[-1], flush=True)
-        fe_runs, roof_runs = [], {v: [] for v in VARIANTS}
+        fe_runs, roof_runs, huge = [], {v: [] for v in VARIANTS}, {}
         def flowengine():
             out = run([FE, "decode-throughput", "--stage", "flows", "--packets", str(args.packets), "--reps", str(args.reps),
                        "--warmup", "1", "--max-flows", str(max_flows)] + profile)
@@ -73,8 +69,8 @@ def main():
             return f"flowengine {fe / 1e6:.2f}"
 
         def roofline(lines, prefetch):
-            j = json.loads(run([ROOFLINE, cap, "--entry-lines", str(lines), "--prefetch", str(prefetch), "--max-flows",
-                                str(max_flows), "--reps", str(args.reps), "--warmup", "1", "--json"]).strip().splitlines()[-1])
+            j = last_json(run([ROOFLINE, cap, "--entry-lines", str(lines), "--prefetch", str(prefetch), "--max-flows",
+                               str(max_flows), "--reps", str(args.reps), "--warmup", "1", "--json"]))
             if j["flows"] != seen or j["packets"] != args.packets:
                 raise SystemExit(f"FAIL: roofline counted {j['flows']} flows in {j['packets']} frames, expected {seen} in {args.packets}")
             roof_runs[(lines, prefetch)].append(j["median_pps_per_cpu_second"])
@@ -82,17 +78,16 @@ def main():
             return f"roofline {lines}-line prefetch {'on' if prefetch else 'off'} {j['median_pps_per_cpu_second'] / 1e6:.2f}"
 
         jobs = [flowengine] + [lambda v=v: roofline(*v) for v in VARIANTS]
-        huge = {}
         for r in range(args.rounds):
             shift = r % len(jobs)  # a different tool goes first each round, so drift does not always favour one
             print(f"round {r + 1}: " + ", ".join(job() for job in jobs[shift:] + jobs[:shift]) + " Mpps", flush=True)
         fe = statistics.median(fe_runs)
         roof = {v: statistics.median(x) for v, x in roof_runs.items()}
-        bound = {lines: max(roof[(lines, 1)], roof[(lines, 0)]) for lines in (1, 2, 3)}
+        bound = {lines: max(roof[(lines, 1)], roof[(lines, 0)]) for lines in LINES}
         print(f"\n{args.packets} frames, {seen} flows (Zipf {args.zipf}), table for {max_flows} flows; Mpps per CPU-second, "
               f"medians of {args.rounds} rounds:")
         print(f"  flowengine (FlowPipeline.ProcessBatch, 192-byte entries + tags + cold line): {fe / 1e6:6.2f}")
-        for lines in (1, 2, 3):
+        for lines in LINES:
             print(f"  roofline, {lines}-line entries: {bound[lines] / 1e6:6.2f} (prefetch on {roof[(lines, 1)] / 1e6:.2f}, "
                   f"off {roof[(lines, 0)] / 1e6:.2f});  FlowEngine / bound = {fe / bound[lines]:.2f}")
         doc = {
@@ -104,8 +99,8 @@ def main():
             "roofline": [{"entry_lines": lines, "prefetch": bool(pf), "pps": roof[(lines, pf)], "rounds": roof_runs[(lines, pf)],
                           "anon_huge_kb_last_round": huge[(lines, pf)]}
                          for lines, pf in VARIANTS],
-            "bound_pps": {f"{lines}_line": bound[lines] for lines in (1, 2, 3)},
-            "flowengine_over_bound": {f"{lines}_line": fe / bound[lines] for lines in (1, 2, 3)},
+            "bound_pps": {f"{lines}_line": bound[lines] for lines in LINES},
+            "flowengine_over_bound": {f"{lines}_line": fe / bound[lines] for lines in LINES},
         }
         with open(args.out, "w") as f:
             json.dump(doc, f, indent=2)
