@@ -7,11 +7,7 @@
 set -uo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
 lab="$root/benchmarks/lab/run.sh"
-passed=0; failed=0
-ok() { passed=$((passed + 1)); echo "ok   - $*"; }
-bad() { failed=$((failed + 1)); echo "FAIL - $*"; }
-check() { local what=$1; shift; if "$@"; then ok "$what"; else bad "$what"; fi; }
-finish() { echo "lab: $passed passed, $failed failed"; ((failed == 0)); exit $?; }
+source "$root/tests/lib/checks.sh" lab
 
 if ((EUID != 0)); then bad "must run as root (network namespaces)"; finish; fi
 out=$(mktemp -d /tmp/lab-smoke.XXXXXX)

@@ -6,11 +6,7 @@
 # mismatched plain capture makes the harness fail. Closes with 'peers: N passed, M failed'.
 set -uo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
-passed=0; failed=0
-ok() { passed=$((passed + 1)); echo "ok   - $*"; }
-bad() { failed=$((failed + 1)); echo "FAIL - $*"; }
-check() { local what=$1; shift; if "$@"; then ok "$what"; else bad "$what"; fi; }
-finish() { echo "peers: $passed passed, $failed failed"; ((failed == 0)); exit $?; }
+source "$root/tests/lib/checks.sh" peers
 
 if ((EUID != 0)); then bad "must run as root (installs peers)"; finish; fi
 out=$(mktemp -d /tmp/peers-smoke.XXXXXX)

@@ -7,11 +7,7 @@
 # after plain ones), instead of reporting a rate over them. Closes with 'roofline: N passed, M failed'.
 set -uo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
-passed=0; failed=0
-ok() { passed=$((passed + 1)); echo "ok   - $*"; }
-bad() { failed=$((failed + 1)); echo "FAIL - $*"; }
-check() { local what=$1; shift; if "$@"; then ok "$what"; else bad "$what"; fi; }
-finish() { echo "roofline: $passed passed, $failed failed"; ((failed == 0)); exit $?; }
+source "$root/tests/lib/checks.sh" roofline
 
 out=$(mktemp -d /tmp/roofline-smoke.XXXXXX)
 trap 'rm -rf "$out"' EXIT
