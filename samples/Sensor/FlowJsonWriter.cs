@@ -25,7 +25,17 @@ internal sealed class FlowJsonWriter : IFlowSink, IDisposable
 
     public long Count { get; private set; }
 
-    public void OnFlow(in FlowRecord r)
+    public void OnFlows(ReadOnlySpan<FlowRecord> records)
+    {
+        foreach (ref readonly FlowRecord r in records)
+        {
+            Write(in r);
+        }
+    }
+
+    public void Complete() => Flush();
+
+    private void Write(in FlowRecord r)
     {
         _json.Reset(_buffer);
         _json.WriteStartObject();

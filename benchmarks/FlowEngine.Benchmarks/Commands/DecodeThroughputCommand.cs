@@ -138,7 +138,7 @@ public static class DecodeThroughputCommand
 
             // A fresh table per pass, so every pass sees the same flow creations.
             using var pipeline = new FlowPipeline(sink, options);
-            FlowTable table = pipeline.Table;
+            FlowTable<NoFlowExtension> table = pipeline.Table;
             bytesPerFlow = table.BytesPerFlow;
             sink.Reset();
             long unaccounted;

@@ -370,15 +370,26 @@ public static class FileThroughputCommand
 
         public HashSet<FlowKey>? KeysWithoutVn { get; } = countDistinct ? [] : null;
 
-        public void OnFlow(in FlowRecord record)
+        public void OnFlows(ReadOnlySpan<FlowRecord> records)
         {
-            Records++;
-            Packets += record.ForwardPackets + record.ReversePackets;
-            if (Keys is not null)
+            foreach (ref readonly FlowRecord record in records)
             {
-                Keys.Add(FlowKey.From(in record, withVn: true));
-                KeysWithoutVn!.Add(FlowKey.From(in record, withVn: false));
+                Records++;
+                Packets += record.ForwardPackets + record.ReversePackets;
+                if (Keys is not null)
+                {
+                    Keys.Add(FlowKey.From(in record, withVn: true));
+                    KeysWithoutVn!.Add(FlowKey.From(in record, withVn: false));
+                }
             }
+        }
+
+        public void Flush()
+        {
+        }
+
+        public void Complete()
+        {
         }
     }
 }

@@ -23,7 +23,8 @@ public static class PipelineAbCommand
 {
     private const string Help =
         "usage: pipeline-ab --baseline DIR [--stage flows|decode] [--max-flows N] [--packets M] [--reps R] [--warmup W] [options]\n" +
-        "  --baseline DIR   a directory holding a build's FlowEngine.dll (side A)\n" +
+        "  --baseline DIR   a directory holding a build's FlowEngine.dll (side A); with its own FlowEngine.Benchmarks.dll\n" +
+        "                   beside it (a benchmarks build), that side runs its own harness (builds with different APIs)\n" +
         "  --candidate DIR  the same for side B (default: this build's)\n" +
         "  --stage S        flows: FlowPipeline.ProcessBatch (default); decode: PacketDecoder alone\n" +
         "  --max-flows N    flow table size (default: 1.25 x --flows)\n" +
@@ -143,10 +144,15 @@ public static class PipelineAbCommand
 
     // Each side in a load context of its own, this harness included, so neither side is the one the process started
     // with (the default context's copy of the harness already ran the capture generator and is compiled differently).
+    // A build directory that holds its own FlowEngine.Benchmarks.dll (a whole benchmarks build) runs its own copy of the
+    // harness, so two builds whose public API differs can still be compared; otherwise this harness binds to it.
     private static PassMethod LoadSide(string name, string directory)
     {
-        var context = new SideContext(name, Path.GetFullPath(directory), typeof(PipelineAbCommand).Assembly.Location);
-        Assembly harness = context.LoadFromAssemblyPath(typeof(PipelineAbCommand).Assembly.Location);
+        string ownHarness = Path.Combine(Path.GetFullPath(directory), "FlowEngine.Benchmarks.dll");
+        string harnessPath = File.Exists(ownHarness) ? ownHarness : typeof(PipelineAbCommand).Assembly.Location;
+        var context = new SideContext(name, Path.GetFullPath(directory), harnessPath);
+        Assembly harness = context.LoadFromAssemblyPath(harnessPath);
+        Console.WriteLine($"{name}: harness {harnessPath}");
         string bound = context.LoadFromAssemblyName(new AssemblyName("FlowEngine")).Location;
         Console.WriteLine($"{name}: {bound} (written {FileVersion(bound)})");
         return harness.GetType(typeof(PipelineAbCommand).FullName!, throwOnError: true)!

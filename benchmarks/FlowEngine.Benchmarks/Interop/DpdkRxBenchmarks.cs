@@ -22,7 +22,7 @@ namespace FlowEngine.Benchmarks.Interop;
 /// native call a burst). Managed minus the C loop is the interop overhead per packet.</item>
 /// <item><c>FullPath</c> (<c>net_pcap</c>, <c>infinite_rx=1</c>, over samples/data/default.pcapng): receive,
 /// decode and flow update of every burst, against the file-reader pipeline
-/// (<see cref="FlowPipeline.ProcessBatch"/>) over batches of the same packets, in the same order,
+/// (<see cref="FlowPipeline{TExtension}.ProcessBatch"/>) over batches of the same packets, in the same order,
 /// already in memory; and the PMD's own receive-and-free loop in C, which copies every frame. Then the same
 /// packets replayed without copies by a ring port (<c>net_ring</c>, one rte_ring as its RX and TX queue): setup
 /// copies each frame of the file batches into its own mbuf once, stamped with its capture timestamp, and queues

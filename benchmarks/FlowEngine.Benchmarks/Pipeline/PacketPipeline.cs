@@ -49,7 +49,7 @@ public static class PacketPipeline
 
     /// <summary>
     /// Runs the shipped pipeline over the capture: its frames go into <paramref name="batch"/> without a copy (as a
-    /// memory-mapped capture file's do) and each full batch goes through <see cref="FlowPipeline.ProcessBatch"/>.
+    /// memory-mapped capture file's do) and each full batch goes through <see cref="FlowPipeline{TExtension}.ProcessBatch"/>.
     /// </summary>
     /// <param name="capture">Frames.</param>
     /// <param name="pipeline">The pipeline; flushed by the caller.</param>

@@ -7,21 +7,21 @@ namespace FlowEngine.Benchmarks.Pipeline;
 
 /// <summary>
 /// The straightforward flow stage, the baseline of <c>--compare</c>: every decoded packet updates the flow table
-/// with <see cref="FlowTable.Update"/> as it comes (no batch, no prefetch), and packet time advances once per
-/// <see cref="BatchSize"/> packets as <see cref="FlowPipeline.ProcessBatch"/> does.
+/// with <see cref="FlowTable{TExtension}.Update"/> as it comes (no batch, no prefetch), and packet time advances once per
+/// <see cref="BatchSize"/> packets as <see cref="FlowPipeline{TExtension}.ProcessBatch"/> does.
 /// </summary>
 public struct PerPacketFlowStage : IPacketStage
 {
-    /// <summary>Packets between two calls to <see cref="FlowTable.Advance"/>.</summary>
+    /// <summary>Packets between two calls to <see cref="FlowTable{TExtension}.Advance"/>.</summary>
     public const int BatchSize = 256;
 
-    private readonly FlowTable _table;
+    private readonly FlowTable<NoFlowExtension> _table;
     private int _pending;
     private long _lastNs;
 
     /// <summary>Creates the stage over a table.</summary>
     /// <param name="table">The table.</param>
-    public PerPacketFlowStage(FlowTable table)
+    public PerPacketFlowStage(FlowTable<NoFlowExtension> table)
     {
         _table = table;
         _pending = 0;
@@ -67,10 +67,23 @@ public sealed class CountingSink : IFlowSink
     public ulong Packets { get; private set; }
 
     /// <inheritdoc/>
-    public void OnFlow(in FlowRecord record)
+    public void OnFlows(ReadOnlySpan<FlowRecord> records)
     {
-        Records++;
-        Packets += record.ForwardPackets + record.ReversePackets;
+        foreach (ref readonly FlowRecord record in records)
+        {
+            Records++;
+            Packets += record.ForwardPackets + record.ReversePackets;
+        }
+    }
+
+    /// <inheritdoc/>
+    public void Flush()
+    {
+    }
+
+    /// <inheritdoc/>
+    public void Complete()
+    {
     }
 
     /// <summary>Zeroes the counters.</summary>

@@ -27,8 +27,66 @@ public static class FlowSink
         return new DelegateSink((in FlowRecord r) => records.Add(r));
     }
 
+    /// <summary>
+    /// A sink that hands every batch to each of <paramref name="sinks"/> in turn (on the same thread, so each sees the
+    /// extensions' data of the batch), and flushes and completes each.
+    /// </summary>
+    /// <param name="sinks">The sinks, in call order.</param>
+    /// <returns>The composite sink.</returns>
+    public static IFlowSink Composite(params IFlowSink[] sinks)
+    {
+        ArgumentNullException.ThrowIfNull(sinks);
+        foreach (IFlowSink s in sinks)
+        {
+            ArgumentNullException.ThrowIfNull(s, nameof(sinks));
+        }
+
+        return new CompositeSink([.. sinks]);
+    }
+
     private sealed class DelegateSink(FlowRecordHandler handler) : IFlowSink
     {
-        public void OnFlow(in FlowRecord record) => handler(in record);
+        public void OnFlows(ReadOnlySpan<FlowRecord> records)
+        {
+            foreach (ref readonly FlowRecord r in records)
+            {
+                handler(in r);
+            }
+        }
+
+        public void Flush()
+        {
+        }
+
+        public void Complete()
+        {
+        }
+    }
+
+    private sealed class CompositeSink(IFlowSink[] sinks) : IFlowSink
+    {
+        public void OnFlows(ReadOnlySpan<FlowRecord> records)
+        {
+            foreach (IFlowSink s in sinks)
+            {
+                s.OnFlows(records);
+            }
+        }
+
+        public void Flush()
+        {
+            foreach (IFlowSink s in sinks)
+            {
+                s.Flush();
+            }
+        }
+
+        public void Complete()
+        {
+            foreach (IFlowSink s in sinks)
+            {
+                s.Complete();
+            }
+        }
     }
 }

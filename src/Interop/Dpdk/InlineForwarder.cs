@@ -83,7 +83,7 @@ public sealed unsafe class InlineForwarder : IDisposable
     }
 
     /// <summary>The flow table (counters, capacity).</summary>
-    public FlowTable Table => _pipeline.Table;
+    public FlowTable<NoFlowExtension> Table => _pipeline.Table;
 
     /// <summary>Frames read, decoded and rejected by reason, as any <see cref="FlowPipeline"/> counts them.</summary>
     public PipelineStatistics Statistics => _pipeline.Statistics;

@@ -126,13 +126,17 @@ internal struct FlowState
     public bool IsContinuation;
     public byte FirstPacketCount;
     public byte TunnelDepth;
-    private readonly uint _pad0;
+
+    // The active mask of the table's extensions (0: no extension wants this flow's packets).
+    public uint ExtensionMask;
     public DirectionCounters Reverse;
     public byte ForwardTcpFlags;
     public byte ReverseTcpFlags;
     public TcpEndpointState OriginatorState;
     public TcpEndpointState ResponderState;
-    private readonly uint _pad1;
+
+    // The flow's mark (IFlowMarks): read per packet by the inline path from this line, which TCP packets touch anyway.
+    public uint Mark;
 }
 
 /// <summary>
@@ -140,8 +144,8 @@ internal struct FlowState
 /// known flow touches its bucket's tags and these three lines.
 /// <code>
 ///   line 0: key (48) | FirstNs | LastNs
-///   line 1: Forward counters (56) | originator, continuation, first-packet count, tunnel depth | padding (4)
-///   line 2: Reverse counters (56) | TCP flags of each direction, TCP state of each endpoint | padding (4)
+///   line 1: Forward counters (56) | originator, continuation, first-packet count, tunnel depth | extension mask (4)
+///   line 2: Reverse counters (56) | TCP flags of each direction, TCP state of each endpoint | mark (4)
 /// </code>
 /// </summary>
 [StructLayout(LayoutKind.Sequential)]
@@ -164,5 +168,19 @@ internal struct FlowColdState
     public ushort EndpointIndex;
     public uint OuterSourceV4;
     public uint OuterDestinationV4;
-    public byte OuterIpVersion;
+
+    // Bits 0-7: the outer IP version; bits 8-31: the slot's generation, advanced for every flow that starts in it.
+    private uint _versionAndGeneration;
+
+    public byte OuterIpVersion
+    {
+        readonly get => (byte)_versionAndGeneration;
+        set => _versionAndGeneration = (_versionAndGeneration & ~0xFFu) | value;
+    }
+
+    public uint Generation
+    {
+        readonly get => _versionAndGeneration >> 8;
+        set => _versionAndGeneration = (_versionAndGeneration & 0xFFu) | (value << 8);
+    }
 }
