@@ -3,6 +3,7 @@
 using System.Buffers;
 using System.Globalization;
 using System.Text.Json;
+using FlowEngine.AppLayer;
 using FlowEngine.Flows;
 using FlowEngine.Packets;
 
@@ -15,11 +16,13 @@ internal sealed class FlowJsonWriter : IFlowSink, IDisposable
     private readonly ArrayBufferWriter<byte> _buffer = new(1 << 16);
     private readonly Utf8JsonWriter _json;
     private readonly bool _ownsStream;
+    private readonly AppMetadataTable? _metadata;
 
-    public FlowJsonWriter(Stream stream, bool ownsStream)
+    public FlowJsonWriter(Stream stream, bool ownsStream, AppMetadataTable? metadata = null)
     {
         _stream = stream;
         _ownsStream = ownsStream;
+        _metadata = metadata;
         _json = new Utf8JsonWriter(_buffer, new JsonWriterOptions { SkipValidation = true });
     }
 
@@ -27,15 +30,15 @@ internal sealed class FlowJsonWriter : IFlowSink, IDisposable
 
     public void OnFlows(ReadOnlySpan<FlowRecord> records)
     {
-        foreach (ref readonly FlowRecord r in records)
+        for (int i = 0; i < records.Length; i++)
         {
-            Write(in r);
+            Write(in records[i], i);
         }
     }
 
     public void Complete() => Flush();
 
-    private void Write(in FlowRecord r)
+    private void Write(in FlowRecord r, int index)
     {
         _json.Reset(_buffer);
         _json.WriteStartObject();
@@ -82,6 +85,11 @@ internal sealed class FlowJsonWriter : IFlowSink, IDisposable
         }
 
         _json.WriteString("end_reason"u8, EndReasonName(r.EndReason));
+        if (_metadata is not null)
+        {
+            WriteMetadata(_metadata.ForRecord(index));
+        }
+
         _json.WriteEndObject();
         _json.Flush();
         _buffer.Write("\n"u8);
@@ -92,6 +100,103 @@ internal sealed class FlowJsonWriter : IFlowSink, IDisposable
 
         Count++;
     }
+
+    // The application metadata fields of docs/flow-record.md, each only when present.
+    private void WriteMetadata(AppMetadata m)
+    {
+        if (m.App == AppProtocol.Unknown)
+        {
+            return;
+        }
+
+        _json.WriteString("app"u8, AppName(m.App));
+        Text("dns_query"u8, m, AppField.DnsQuery);
+        if (m.App == AppProtocol.Dns && m.HasDetails)
+        {
+            if (m.DnsQueryType != 0)
+            {
+                _json.WriteNumber("dns_qtype"u8, m.DnsQueryType);
+            }
+
+            if (m.DnsResponseCode >= 0)
+            {
+                _json.WriteNumber("dns_rcode"u8, m.DnsResponseCode);
+                _json.WriteNumber("dns_answers"u8, m.DnsAnswerCount);
+            }
+
+            if (m.DnsAddressCount > 0)
+            {
+                _json.WriteStartArray("dns_addresses"u8);
+                for (int i = 0; i < m.DnsAddressCount; i++)
+                {
+                    IpAddress a = m.GetDnsAddress(i, out byte ipVersion);
+                    _json.WriteStringValue(a.ToString(ipVersion));
+                }
+
+                _json.WriteEndArray();
+            }
+
+            if (m.DnsQueryCount > 1)
+            {
+                _json.WriteNumber("dns_queries"u8, m.DnsQueryCount);
+                _json.WriteNumber("dns_distinct_names"u8, m.DnsDistinctNames);
+            }
+        }
+
+        Text("http_method"u8, m, AppField.HttpMethod);
+        Text("http_host"u8, m, AppField.HttpHost);
+        Text("http_uri"u8, m, AppField.HttpUri);
+        Text("http_user_agent"u8, m, AppField.HttpUserAgent);
+        if (m.HttpStatus != 0)
+        {
+            _json.WriteNumber("http_status"u8, m.HttpStatus);
+        }
+
+        Text("http_content_type"u8, m, AppField.HttpContentType);
+        Text("tls_sni"u8, m, AppField.TlsSni);
+        Text("tls_alpn"u8, m, AppField.TlsAlpn);
+        int version = m.TlsVersion != 0 ? m.TlsVersion : m.TlsClientVersion;
+        if (version != 0)
+        {
+            _json.WriteString("tls_version"u8, TlsVersionName(version));
+        }
+
+        Text("ja3"u8, m, AppField.Ja3);
+        Text("ja3s"u8, m, AppField.Ja3s);
+        Text("ja4"u8, m, AppField.Ja4);
+        Text("ssh_client"u8, m, AppField.SshClient);
+        Text("ssh_server"u8, m, AppField.SshServer);
+    }
+
+    private void Text(ReadOnlySpan<byte> name, AppMetadata m, AppField field)
+    {
+        ReadOnlySpan<byte> value = m.Get(field);
+        if (!value.IsEmpty)
+        {
+            // Wire bytes are not always UTF-8: invalid sequences become U+FFFD rather than breaking the line.
+            _json.WriteString(name, System.Text.Encoding.UTF8.GetString(value));
+        }
+    }
+
+    internal static string AppName(AppProtocol app) => app switch
+    {
+        AppProtocol.Dns => "dns",
+        AppProtocol.Http => "http",
+        AppProtocol.Tls => "tls",
+        AppProtocol.Ssh => "ssh",
+        _ => "unknown",
+    };
+
+    // As Zeek's ssl.log names versions.
+    internal static string TlsVersionName(int version) => version switch
+    {
+        0x0300 => "SSLv3",
+        0x0301 => "TLSv10",
+        0x0302 => "TLSv11",
+        0x0303 => "TLSv12",
+        0x0304 => "TLSv13",
+        _ => string.Create(CultureInfo.InvariantCulture, $"0x{version:x4}"),
+    };
 
     public void Flush()
     {

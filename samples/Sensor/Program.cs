@@ -3,7 +3,9 @@
 using System.CommandLine;
 using System.Diagnostics;
 using FlowEngine;
+using FlowEngine.AppLayer;
 using FlowEngine.Capture;
+using FlowEngine.Flows;
 using FlowEngine.Sensor;
 using Spectre.Console;
 
@@ -16,10 +18,11 @@ var outOption = new Option<FileInfo?>("--out") { Description = "Write the JSON L
 var maxFlowsOption = new Option<int>("--max-flows") { Description = "Flow table size (most concurrent flows).", DefaultValueFactory = _ => 1 << 20 };
 var vxlanPortOption = new Option<ushort[]>("--vxlan-port") { Description = "Extra UDP destination port decoded as VXLAN (repeatable), e.g. 8472.", AllowMultipleArgumentsPerToken = true };
 var quietOption = new Option<bool>("--quiet") { Description = "No summary on stderr." };
+var noMetadataOption = new Option<bool>("--no-metadata") { Description = "Flow records only: no application metadata (DNS, HTTP, TLS, SSH)." };
 
 var flowsCommand = new Command("flows", "Turn a capture into flow records (JSON Lines) and print a summary to stderr.")
 {
-    captureArgument, outOption, maxFlowsOption, vxlanPortOption, quietOption,
+    captureArgument, outOption, maxFlowsOption, vxlanPortOption, quietOption, noMetadataOption,
 };
 flowsCommand.SetAction(parse =>
 {
@@ -46,28 +49,30 @@ flowsCommand.SetAction(parse =>
     }
 
     Stream output = outFile is null ? Console.OpenStandardOutput() : outFile.Create();
-    using var writer = new FlowJsonWriter(output, ownsStream: true);
-    var pipeline = new FlowPipeline(writer, options);
+    AppMetadataTable? metadata = parse.GetValue(noMetadataOption) ? null : new AppMetadataTable();
+    using var writer = new FlowJsonWriter(output, ownsStream: true, metadata);
     var clock = Stopwatch.StartNew();
     int exitCode = 0;
+    PipelineStatistics statistics = new();
+    Exception? error = null;
     try
     {
         using CaptureFileReader source = CaptureFile.Open(path);
-        if (quiet || Console.IsErrorRedirected || source.IsCompressed)
-        {
-            pipeline.Run(source);
-        }
-        else
-        {
-            // Interactive: a progress bar over the file's bytes on stderr.
-            RunWithProgress(err, pipeline, source, new FileInfo(path).Length);
-        }
+        bool progress = !(quiet || Console.IsErrorRedirected || source.IsCompressed);
+        statistics = metadata is null
+            ? Run(new FlowPipeline(writer, options), source, err, progress, path, out error)
+            : Run(new FlowPipeline<AppMetadataExtension>(writer, options, new AppMetadataExtension(metadata)), source, err, progress, path, out error);
     }
     catch (Exception e) when (e is CaptureFormatException or IOException or UnauthorizedAccessException)
     {
+        error = e;
+    }
+
+    if (error is not null)
+    {
         // Every flow of the packets before the damage has been written.
         writer.Flush();
-        err.MarkupLine($"[red]error:[/] {Markup.Escape(e.Message)}");
+        err.MarkupLine($"[red]error:[/] {Markup.Escape(error.Message)}");
         exitCode = 1;
     }
 
@@ -75,13 +80,39 @@ flowsCommand.SetAction(parse =>
     clock.Stop();
     if (!quiet)
     {
-        Summary.Print(err, path, pipeline.Statistics, writer.Count, clock.Elapsed);
+        Summary.Print(err, path, statistics, writer.Count, clock.Elapsed);
     }
 
     return exitCode;
 });
 
-static void RunWithProgress(IAnsiConsole console, FlowPipeline pipeline, CaptureFileReader source, long length)
+static PipelineStatistics Run<TExtension>(FlowPipeline<TExtension> pipeline, CaptureFileReader source, IAnsiConsole err, bool progress, string path, out Exception? error)
+    where TExtension : struct, IFlowExtension
+{
+    error = null;
+    try
+    {
+        if (progress)
+        {
+            // Interactive: a progress bar over the file's bytes on stderr.
+            RunWithProgress(err, pipeline, source, new FileInfo(path).Length);
+        }
+        else
+        {
+            pipeline.Run(source);
+        }
+    }
+    catch (Exception e) when (e is CaptureFormatException or IOException or UnauthorizedAccessException)
+    {
+        // The flows of the packets before the damage have been flushed; the counters go with the error.
+        error = e;
+    }
+
+    return pipeline.Statistics;
+}
+
+static void RunWithProgress<TExtension>(IAnsiConsole console, FlowPipeline<TExtension> pipeline, CaptureFileReader source, long length)
+    where TExtension : struct, IFlowExtension
 {
     var batch = new PacketBatch(256);
     try

@@ -9,7 +9,10 @@ internal static class Tshark
 {
     public static string Executable => File.Exists("/usr/bin/tshark") ? "/usr/bin/tshark" : "tshark";
 
-    public static List<string[]> Fields(string capture, params string[] fields)
+    public static List<string[]> Fields(string capture, params string[] fields) => Fields(capture, '|', fields);
+
+    /// <summary>The fields separated by <paramref name="separator"/> ('\t' for a tab, for fields that may hold '|').</summary>
+    public static List<string[]> Fields(string capture, char separator, string[] fields)
     {
         var psi = new ProcessStartInfo(Executable)
         {
@@ -17,7 +20,7 @@ internal static class Tshark
             RedirectStandardError = true,
             UseShellExecute = false,
         };
-        foreach (string a in new[] { "-n", "-r", capture, "-T", "fields", "-E", "separator=|", "-E", "occurrence=a", "-E", "aggregator=," })
+        foreach (string a in new[] { "-n", "-r", capture, "-T", "fields", "-E", separator == '\t' ? "separator=/t" : $"separator={separator}", "-E", "occurrence=a", "-E", "aggregator=," })
         {
             psi.ArgumentList.Add(a);
         }
@@ -36,7 +39,7 @@ internal static class Tshark
         string? line;
         while ((line = p.StandardOutput.ReadLine()) is not null)
         {
-            rows.Add(line.Split('|'));
+            rows.Add(line.Split(separator));
         }
 
         if (!p.WaitForExit(120_000))
