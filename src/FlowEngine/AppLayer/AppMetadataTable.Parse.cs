@@ -1,5 +1,6 @@
 // Copyright (c) FlowEngine contributors. Licensed under the MIT License.
 
+using System.Runtime.CompilerServices;
 using FlowEngine.Packets;
 
 namespace FlowEngine.AppLayer;
@@ -9,6 +10,10 @@ public sealed partial class AppMetadataTable
 {
     // Parts of a flow's metadata seen so far (FlowState.Done).
     private const ushort ClientHelloDone = 1, ServerHelloDone = 2, RequestDone = 4, ResponseDone = 8, ClientBannerDone = 16, ServerBannerDone = 32;
+
+    // The first payload of a direction was looked at: a flow whose first payload each way was no known protocol is
+    // left alone after that (bulk transfers, encrypted tunnels), so it does not cost a recognition per packet.
+    private const ushort OriginatorTried = 64, ResponderTried = 128;
 
     private const byte Tcp = 6, Udp = 17;
 
@@ -26,6 +31,13 @@ public sealed partial class AppMetadataTable
     {
         if (f.App == (byte)AppProtocol.Unknown)
         {
+            ushort tried = fromOriginator ? OriginatorTried : ResponderTried;
+            if ((f.Done & tried) != 0)
+            {
+                return;
+            }
+
+            f.Done |= tried;
             AppProtocol app = Recognise(packet.Protocol, payload, fromOriginator);
             if (app == AppProtocol.Unknown)
             {
@@ -94,6 +106,7 @@ public sealed partial class AppMetadataTable
         && info.Opcode is 0 or 4 or 5
         && info.AnswerCount < 256 && info.AuthorityCount < 256 && info.AdditionalCount < 256;
 
+    [SkipLocalsInit] // the name buffer is written before it is read
     private void ParseDns(ref FlowState f, byte protocol, ReadOnlySpan<byte> payload)
     {
         Span<byte> name = stackalloc byte[AppMetadataLimits.DnsQueryBytes + 1];
@@ -318,6 +331,7 @@ public sealed partial class AppMetadataTable
         }
     }
 
+    [SkipLocalsInit] // the fingerprint buffers are written before they are read
     private void UseClientHello(ref FlowState f, in TlsHandshake hello)
     {
         f.Done |= ClientHelloDone;
@@ -347,6 +361,7 @@ public sealed partial class AppMetadataTable
         }
     }
 
+    [SkipLocalsInit] // the fingerprint buffer is written before it is read
     private void ParseServerHello(ref FlowState f, ReadOnlySpan<byte> payload)
     {
         if ((f.Done & ServerHelloDone) != 0)

@@ -111,15 +111,18 @@ public sealed partial class AppMetadataTable
         _emitted = new Emitted[context.RecordBatchSize];
     }
 
-    internal uint OnStart(int slot)
+    internal uint OnStart(int slot, byte protocol)
     {
         ref FlowState f = ref _flows[slot];
 
         // A block still held here belonged to the slot's previous flow, whose record took it over at emit.
         f = default;
-        return 1;
+
+        // Only TCP and UDP carry the protocols read here; other flows cost nothing further.
+        return protocol is Tcp or Udp ? 1u : 0u;
     }
 
+    [SkipLocalsInit] // the parsers' stack buffers are written before they are read
     internal uint OnPacket(int slot, in DecodedPacket packet, ReadOnlySpan<byte> frame, bool fromOriginator)
     {
         ref FlowState f = ref _flows[slot];
@@ -131,7 +134,7 @@ public sealed partial class AppMetadataTable
             Parse(ref f, in packet, payload, fromOriginator);
         }
 
-        if (f.Packets >= _options.PacketBudget || IsComplete(ref f))
+        if (f.Packets >= _options.PacketBudget || IsComplete(ref f) || (f.App == 0 && (f.Done & (OriginatorTried | ResponderTried)) == (OriginatorTried | ResponderTried)))
         {
             ReleaseReassembly(ref f);
             return 0;

@@ -195,11 +195,61 @@ public static class DnsParser
         }
     }
 
+    // Walks past a name without writing it: only the label lengths and pointers are read.
     private static bool SkipName(ReadOnlySpan<byte> message, int offset, out int end)
     {
-        int written = 0;
-        bool cut = false;
-        return ReadName(message, offset, default, ref written, ref cut, out end, out _, out _);
+        end = -1;
+        int pos = offset;
+        int hops = 0;
+        int wire = 0;
+        while ((uint)pos < (uint)message.Length)
+        {
+            int length = message[pos];
+            if ((length & 0xC0) == 0xC0)
+            {
+                if (pos + 1 >= message.Length || ++hops > MaxPointerHops)
+                {
+                    return false;
+                }
+
+                if (end < 0)
+                {
+                    end = pos + 2;
+
+                    // The rest of the name was checked where it first appeared, or will be: an answer's owner name is
+                    // nearly always one pointer, and where it ends is all the walk needs.
+                    return true;
+                }
+
+                pos = ((length & 0x3F) << 8) | message[pos + 1];
+                continue;
+            }
+
+            if ((length & 0xC0) != 0)
+            {
+                return false;
+            }
+
+            if (length == 0)
+            {
+                if (end < 0)
+                {
+                    end = pos + 1;
+                }
+
+                return true;
+            }
+
+            wire += length + 1;
+            if (wire > MaxWireNameLength || pos + 1 + length > message.Length)
+            {
+                return false;
+            }
+
+            pos += 1 + length;
+        }
+
+        return false;
     }
 
     // Reads the name at offset into dest (escaped, dotted); end is the offset just after the name where it began (after
@@ -263,7 +313,19 @@ public static class DnsParser
                 Put(dest, ref written, ref cut, (byte)'.');
             }
 
-            foreach (byte b in message.Slice(pos + 1, length))
+            ReadOnlySpan<byte> label = message.Slice(pos + 1, length);
+            if (label.IndexOfAnyExceptInRange((byte)0x20, (byte)0x7E) < 0 && dest.Length - written >= length)
+            {
+                // Printable throughout (nearly every name): one copy.
+                label.CopyTo(dest[written..]);
+                written += length;
+                labels++;
+                longest = Math.Max(longest, length);
+                pos += 1 + length;
+                continue;
+            }
+
+            foreach (byte b in label)
             {
                 if (b is < 0x20 or > 0x7E)
                 {
