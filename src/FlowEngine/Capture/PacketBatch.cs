@@ -1,6 +1,5 @@
 // Copyright (c) FlowEngine contributors. Licensed under the MIT License.
 
-using System.Diagnostics;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using FlowEngine.Flows.Internal;
@@ -130,18 +129,32 @@ public sealed unsafe class PacketBatch
         return true;
     }
 
-    /// <summary>Appends a frame without copying it.</summary>
+    /// <summary>
+    /// Appends a frame without copying it: the zero-copy path for an <see cref="IPacketSource"/> whose frames lie in
+    /// memory it owns (a ring, NIC buffers, a mapping).
+    /// </summary>
+    /// <remarks>
+    /// Caller must ensure: <paramref name="data"/> points to <paramref name="capturedLength"/> readable bytes that stay
+    /// valid and do not move until the source's next <see cref="IPacketSource.ReadBatch"/> call or its disposal (pinned
+    /// or native memory; never a managed array that is not pinned). The batch reads the bytes only through the spans it
+    /// hands out.
+    /// </remarks>
     /// <param name="data">Address of the first byte.</param>
     /// <param name="capturedLength">Bytes captured.</param>
-    /// <param name="wireLength">Length on the wire.</param>
-    /// <param name="timestampNs">Timestamp.</param>
+    /// <param name="wireLength">Length on the wire (raised to <paramref name="capturedLength"/> when smaller).</param>
+    /// <param name="timestampNs">Timestamp, nanoseconds since the Unix epoch.</param>
     /// <param name="linkType">Link type.</param>
-    /// <param name="interfaceId">Interface number.</param>
-    // Caller must ensure: the batch is not full, and data stays valid and unmoved until the source's next ReadBatch.
+    /// <param name="interfaceId">Interface number (pcapng interface, NIC queue).</param>
+    /// <exception cref="InvalidOperationException">The batch is full.</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="capturedLength"/> is negative.</exception>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal void UnsafeAppend(nint data, int capturedLength, int wireLength, long timestampNs, LinkType linkType, int interfaceId)
+    public void UnsafeAppend(nint data, int capturedLength, int wireLength, long timestampNs, LinkType linkType, int interfaceId = 0)
     {
-        Debug.Assert(Count < _entries.Length, "UnsafeAppend on a full batch");
+        if ((uint)Count >= (uint)_entries.Length || capturedLength < 0)
+        {
+            ThrowAppend(capturedLength);
+        }
+
         ref Entry e = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_entries), Count++);
         e.Data = data;
         e.CapturedLength = capturedLength;
@@ -161,6 +174,13 @@ public sealed unsafe class PacketBatch
 
         // Count never exceeds the array's length, so the check above covers the array's own.
         return ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_entries), index);
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void ThrowAppend(int capturedLength)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(capturedLength);
+        throw new InvalidOperationException("the packet batch is full");
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]
