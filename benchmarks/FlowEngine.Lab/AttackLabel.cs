@@ -2,9 +2,10 @@
 
 using System.Globalization;
 using System.Net;
+using FlowEngine.Detection;
 using FlowEngine.Packets;
 
-namespace FlowEngine.Detection;
+namespace FlowEngine.Lab;
 
 /// <summary>Ground truth of one attack: when, what, who, in which virtual network.</summary>
 /// <param name="StartNs">Attack start, nanoseconds since the Unix epoch.</param>

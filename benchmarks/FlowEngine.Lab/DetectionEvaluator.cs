@@ -1,8 +1,9 @@
 // Copyright (c) FlowEngine contributors. Licensed under the MIT License.
 
+using FlowEngine.Detection;
 using FlowEngine.Flows;
 
-namespace FlowEngine.Detection;
+namespace FlowEngine.Lab;
 
 /// <summary>
 /// Scores alerts against labelled attacks. A flow belongs to an attack when it is in the attacker's virtual network,

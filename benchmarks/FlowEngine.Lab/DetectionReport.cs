@@ -3,8 +3,9 @@
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
+using FlowEngine.Detection;
 
-namespace FlowEngine.Detection;
+namespace FlowEngine.Lab;
 
 /// <summary>How well a detector found the labelled attacks of one capture.</summary>
 public sealed class DetectionReport

@@ -3,6 +3,7 @@
 using FlowEngine.Capture;
 using FlowEngine.Detection;
 using FlowEngine.Flows;
+using FlowEngine.Lab;
 
 namespace FlowEngine.Benchmarks.Commands;
 

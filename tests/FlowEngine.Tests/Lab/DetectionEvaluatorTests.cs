@@ -5,10 +5,11 @@ using System.Text.Json;
 using FlowEngine.Capture;
 using FlowEngine.Detection;
 using FlowEngine.Flows;
+using FlowEngine.Lab;
 using FlowEngine.Packets;
 using FlowEngine.Tests.Infrastructure;
 
-namespace FlowEngine.Tests.Detection;
+namespace FlowEngine.Tests.Lab;
 
 public class DetectionEvaluatorTests
 {
