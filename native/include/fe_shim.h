@@ -168,6 +168,8 @@ FE_EXPORT int32_t fe_ring_port_destroy(const char *name);
 FE_EXPORT int32_t fe_mbuf_load(void *pool, const uint8_t *data, const uint32_t *lengths, const int64_t *timestamps_ns,
 	uint32_t count, void **mbufs);
 
+#ifdef FE_BENCH
+/* Benchmark baselines, only in build/libflowshim_bench.so (built with -DFE_BENCH; not shipped). */
 /*
  * Benchmark baseline: the receive loop of a C application, in C. Runs iterations bursts of up to burst frames
  * (1..FE_BENCH_MAX_BURST) on one queue, each freed in bulk before the next; with describe, each burst goes
@@ -183,6 +185,7 @@ FE_EXPORT int64_t fe_bench_rx_free_loop(uint16_t port_id, uint16_t queue_id, uin
  * frames sent back (frames not taken are freed), or a negative errno.
  */
 FE_EXPORT int64_t fe_bench_rx_tx_loop(uint16_t port_id, uint16_t queue_id, uint16_t burst, int64_t iterations);
+#endif
 
 #ifdef __cplusplus
 }

@@ -73,6 +73,13 @@ FE_EXPORT int32_t fe_tx_burst(uint16_t port_id, uint16_t queue_id, void **mbufs,
 	return tx_burst(port_id, queue_id, (struct rte_mbuf **)mbufs, count, free_unsent);
 }
 
+FE_EXPORT void fe_mbuf_free_bulk(void **mbufs, uint32_t count)
+{
+	rte_pktmbuf_free_bulk((struct rte_mbuf **)mbufs, count);
+}
+
+#ifdef FE_BENCH
+/* Benchmark baselines: built only into build/libflowshim_bench.so, never into the shipped libflowshim.so. */
 /* The benchmark loops' argument check: 0, or a negative errno with the message set. */
 static int bench_check(uint16_t port_id, uint16_t burst, int64_t iterations)
 {
@@ -83,11 +90,6 @@ static int bench_check(uint16_t port_id, uint16_t burst, int64_t iterations)
 	if (!rte_eth_dev_is_valid_port(port_id))
 		return fe_fail(-ENODEV, "port %u does not exist", port_id);
 	return 0;
-}
-
-FE_EXPORT void fe_mbuf_free_bulk(void **mbufs, uint32_t count)
-{
-	rte_pktmbuf_free_bulk((struct rte_mbuf **)mbufs, count);
 }
 
 FE_EXPORT int64_t fe_bench_rx_free_loop(uint16_t port_id, uint16_t queue_id, uint16_t burst, int64_t iterations,
@@ -132,3 +134,4 @@ FE_EXPORT int64_t fe_bench_rx_tx_loop(uint16_t port_id, uint16_t queue_id, uint1
 		frames += tx_burst(port_id, queue_id, bufs, rx_burst(port_id, queue_id, bufs, 0, descs, burst), 1);
 	return frames;
 }
+#endif

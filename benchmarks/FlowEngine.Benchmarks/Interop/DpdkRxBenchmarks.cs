@@ -9,7 +9,6 @@ using FlowEngine.Capture;
 using FlowEngine.Flows;
 using FlowEngine.Interop.Dpdk;
 using FlowEngine.Packets;
-using static FlowEngine.Interop.Native.Interop;
 
 namespace FlowEngine.Benchmarks.Interop;
 
@@ -99,13 +98,13 @@ public unsafe class DpdkRxBenchmarks : IDisposable
     /// <returns>Frames received.</returns>
     [Benchmark(Baseline = true, OperationsPerInvoke = Operations)]
     [BenchmarkCategory(Crossing)]
-    public long RxFreeLoopInC() => FlowShim.BenchRxFreeLoop((ushort)_nullPort.PortId, 0, Burst, BurstsPerInvoke, 0);
+    public long RxFreeLoopInC() => BenchShim.BenchRxFreeLoop((ushort)_nullPort.PortId, 0, Burst, BurstsPerInvoke, 0);
 
     /// <summary>The same loop in C through the shim's burst code: free folded into the receive, descriptors written.</summary>
     /// <returns>Frames received.</returns>
     [Benchmark(OperationsPerInvoke = Operations)]
     [BenchmarkCategory(Crossing)]
-    public long RxBurstLoopInC() => FlowShim.BenchRxFreeLoop((ushort)_nullPort.PortId, 0, Burst, BurstsPerInvoke, 1);
+    public long RxBurstLoopInC() => BenchShim.BenchRxFreeLoop((ushort)_nullPort.PortId, 0, Burst, BurstsPerInvoke, 1);
 
     /// <summary>The managed loop: <see cref="DpdkPacketSource.ReadBatch"/> (free of the previous burst and receive, one native call).</summary>
     /// <returns>Frames received.</returns>
@@ -159,7 +158,7 @@ public unsafe class DpdkRxBenchmarks : IDisposable
     /// <returns>Frames received.</returns>
     [Benchmark(OperationsPerInvoke = Operations)]
     [BenchmarkCategory(FullPath)]
-    public long PcapRxFreeLoopInC() => FlowShim.BenchRxFreeLoop((ushort)_pcapPort.PortId, 0, Burst, BurstsPerInvoke, 0);
+    public long PcapRxFreeLoopInC() => BenchShim.BenchRxFreeLoop((ushort)_pcapPort.PortId, 0, Burst, BurstsPerInvoke, 0);
 
     /// <summary>
     /// The same packets replayed by a ring port without copies: receive, decode and flow update of each burst, then
@@ -186,7 +185,7 @@ public unsafe class DpdkRxBenchmarks : IDisposable
     /// <returns>Frames sent back.</returns>
     [Benchmark(OperationsPerInvoke = Operations)]
     [BenchmarkCategory(FullPath)]
-    public long RingRxTxLoopInC() => FlowShim.BenchRxTxLoop((ushort)_ringPort.PortId, 0, Burst, BurstsPerInvoke);
+    public long RingRxTxLoopInC() => BenchShim.BenchRxTxLoop((ushort)_ringPort.PortId, 0, Burst, BurstsPerInvoke);
 
     /// <summary>Receive, decode and flow update of each burst on net_null.</summary>
     /// <returns>Packets accounted so far.</returns>
@@ -364,14 +363,14 @@ public unsafe class DpdkRxBenchmarks : IDisposable
 
         foreach (ushort port in new[] { (ushort)_nullPort.PortId, (ushort)_pcapPort.PortId })
         {
-            long frames = FlowShim.BenchRxFreeLoop(port, 0, Burst, BurstsPerInvoke, 0) + FlowShim.BenchRxFreeLoop(port, 0, Burst, BurstsPerInvoke, 1);
+            long frames = BenchShim.BenchRxFreeLoop(port, 0, Burst, BurstsPerInvoke, 0) + BenchShim.BenchRxFreeLoop(port, 0, Burst, BurstsPerInvoke, 1);
             if (frames != 2L * Operations)
             {
                 throw new InvalidOperationException($"the C loop on port {port} received {frames} frames, not {2 * Operations}");
             }
         }
 
-        if (FlowShim.BenchRxTxLoop((ushort)_ringPort.PortId, 0, Burst, BurstsPerInvoke) != Operations)
+        if (BenchShim.BenchRxTxLoop((ushort)_ringPort.PortId, 0, Burst, BurstsPerInvoke) != Operations)
         {
             throw new InvalidOperationException("the C loop on the ring port did not send back every frame it received");
         }

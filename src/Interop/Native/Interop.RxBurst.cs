@@ -35,21 +35,6 @@ internal static partial class Interop
         internal static partial void MbufFreeBulk(nint* mbufs, uint count);
 
         /// <summary>
-        /// Benchmark baseline: iterations bursts of up to burst frames received and freed by a loop in C (describe
-        /// 1: through fe_rx_burst's own code, descriptors and folded free included). Returns the frames received or
-        /// a negative errno.
-        /// </summary>
-        [LibraryImport(Libraries.FlowShim, EntryPoint = "fe_bench_rx_free_loop")]
-        internal static partial long BenchRxFreeLoop(ushort portId, ushort queueId, ushort burst, long iterations, byte describe);
-
-        /// <summary>
-        /// Benchmark baseline of a ring port's replay: iterations bursts received through fe_rx_burst's own code
-        /// and sent back on the same port and queue, looped in C. Returns the frames sent back or a negative errno.
-        /// </summary>
-        [LibraryImport(Libraries.FlowShim, EntryPoint = "fe_bench_rx_tx_loop")]
-        internal static partial long BenchRxTxLoop(ushort portId, ushort queueId, ushort burst, long iterations);
-
-        /// <summary>
         /// struct fe_rx_desc (24 bytes).
         /// <code>
         ///   0        8               16       20   22   24
