@@ -7,6 +7,7 @@ using FlowEngine.Capture;
 using FlowEngine.Packets;
 using FlowEngine.Tests.Capture;
 using FlowEngine.Tests.Infrastructure;
+using FlowEngine.Tests.Packets;
 
 namespace FlowEngine.Tests.AppLayer;
 
@@ -22,19 +23,8 @@ public class TsharkAppLayerTests
         "http.request.method", "http.host", "http.request.uri", "tls.handshake.type", "tls.handshake.extensions_server_name", "tls.handshake.ja3", "icmp.type", "icmpv6.type",
     ];
 
-    public static TheoryData<string> Captures()
-    {
-        var data = new TheoryData<string>();
-        foreach (var c in CaptureTestFiles.CorpusCaptures())
-        {
-            data.Add(Path.GetRelativePath(CaptureTestFiles.CorporaDirectory(), c.Path));
-        }
-
-        return data;
-    }
-
     [Theory]
-    [MemberData(nameof(Captures))]
+    [MemberData(nameof(TsharkAgreementTests.Captures), MemberType = typeof(TsharkAgreementTests))]
     public void Parsers_AgreeWithTshark(string relativePath)
     {
         string path = Path.Combine(CaptureTestFiles.CorporaDirectory(), relativePath);

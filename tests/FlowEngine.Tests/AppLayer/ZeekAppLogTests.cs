@@ -1,8 +1,8 @@
 // Copyright (c) FlowEngine contributors. Licensed under the MIT License.
 
-using System.Text.RegularExpressions;
 using FlowEngine.AppLayer;
 using FlowEngine.Tests.Capture;
+using FlowEngine.Tests.Infrastructure;
 
 namespace FlowEngine.Tests.AppLayer;
 
@@ -11,39 +11,12 @@ namespace FlowEngine.Tests.AppLayer;
 /// trace-to-baseline mapping is read from SOURCES.md) against Zeek's rows, matched by the connection's 5-tuple.
 /// A flow keeps its first query or request, so Zeek's rows of one connection are a set it must be found in.
 /// </summary>
-public partial class ZeekAppLogTests
+public class ZeekAppLogTests
 {
     private static readonly string[] s_logs = ["dns.log", "http.log", "ssl.log"];
 
-    public static TheoryData<string, string> Baselines()
-    {
-        var data = new TheoryData<string, string>();
-        string root = CaptureTestFiles.CorporaDirectory();
-        string? capture = null;
-        foreach (string line in File.ReadLines(Path.Combine(root, "SOURCES.md")))
-        {
-            Match header = CaptureHeader().Match(line);
-            if (header.Success)
-            {
-                capture = header.Groups[1].Value;
-                continue;
-            }
-
-            if (capture is not null && capture.StartsWith("zeek/", StringComparison.Ordinal) && line.StartsWith("* expected:", StringComparison.Ordinal))
-            {
-                foreach (Match m in Backticked().Matches(line))
-                {
-                    string baseline = m.Groups[1].Value;
-                    if (baseline.EndsWith("/dns.log", StringComparison.Ordinal) || baseline.EndsWith("/http.log", StringComparison.Ordinal) || baseline.EndsWith("/ssl.log", StringComparison.Ordinal))
-                    {
-                        data.Add(capture, baseline);
-                    }
-                }
-            }
-        }
-
-        return data;
-    }
+    public static TheoryData<string, string> Baselines() => ZeekBaselines.Pairs(b =>
+        b.EndsWith("/dns.log", StringComparison.Ordinal) || b.EndsWith("/http.log", StringComparison.Ordinal) || b.EndsWith("/ssl.log", StringComparison.Ordinal));
 
     [Fact]
     public void Baselines_CoverEveryZeekDnsHttpSslLog()
@@ -257,10 +230,4 @@ public partial class ZeekAppLogTests
 
         return rows;
     }
-
-    [GeneratedRegex(@"^#### `([^`]+)`")]
-    private static partial Regex CaptureHeader();
-
-    [GeneratedRegex(@"`([^`]+)`")]
-    private static partial Regex Backticked();
 }

@@ -2,10 +2,10 @@
 
 using System.Globalization;
 using System.Net;
-using System.Text.RegularExpressions;
 using FlowEngine.Capture;
 using FlowEngine.Flows;
 using FlowEngine.Tests.Capture;
+using FlowEngine.Tests.Infrastructure;
 
 namespace FlowEngine.Tests.Flows;
 
@@ -14,37 +14,10 @@ namespace FlowEngine.Tests.Flows;
 /// from SOURCES.md) against Zeek's rows: 5-tuple, packets and IP bytes per direction, tunnel association.
 /// Legitimate differences are named below and asserted precisely.
 /// </summary>
-public partial class ZeekConnLogTests
+public class ZeekConnLogTests
 {
-    public static TheoryData<string, string> Baselines()
-    {
-        var data = new TheoryData<string, string>();
-        string root = CaptureTestFiles.CorporaDirectory();
-        string? capture = null;
-        foreach (string line in File.ReadLines(Path.Combine(root, "SOURCES.md")))
-        {
-            Match header = CaptureHeader().Match(line);
-            if (header.Success)
-            {
-                capture = header.Groups[1].Value;
-                continue;
-            }
-
-            if (capture is not null && capture.StartsWith("zeek/", StringComparison.Ordinal) && line.StartsWith("* expected:", StringComparison.Ordinal))
-            {
-                foreach (Match m in Backticked().Matches(line))
-                {
-                    string baseline = m.Groups[1].Value;
-                    if (baseline.EndsWith("/conn.log", StringComparison.Ordinal) || baseline.EndsWith("/conn.log.cut", StringComparison.Ordinal))
-                    {
-                        data.Add(capture, baseline);
-                    }
-                }
-            }
-        }
-
-        return data;
-    }
+    public static TheoryData<string, string> Baselines() => ZeekBaselines.Pairs(b =>
+        b.EndsWith("/conn.log", StringComparison.Ordinal) || b.EndsWith("/conn.log.cut", StringComparison.Ordinal));
 
     [Fact]
     public void Baselines_CoverEveryZeekConnLog()
@@ -206,12 +179,6 @@ public partial class ZeekConnLogTests
     {
         public List<ZeekRow> Zeek { get; } = [];
     }
-
-    [GeneratedRegex(@"^#### `([^`]+)`")]
-    private static partial Regex CaptureHeader();
-
-    [GeneratedRegex(@"`([^`]+)`")]
-    private static partial Regex Backticked();
 
     private sealed class ZeekRow
     {
