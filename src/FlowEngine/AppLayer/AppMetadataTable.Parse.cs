@@ -15,7 +15,7 @@ public sealed partial class AppMetadataTable
     // left alone after that (bulk transfers, encrypted tunnels), so it does not cost a recognition per packet.
     private const ushort OriginatorTried = 64, ResponderTried = 128;
 
-    private const byte Tcp = 6, Udp = 17;
+    private const byte Tcp = IpProtocol.Tcp, Udp = IpProtocol.Udp;
 
     private static bool IsComplete(ref FlowState f) => (AppProtocol)f.App switch
     {

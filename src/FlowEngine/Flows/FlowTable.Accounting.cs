@@ -17,7 +17,7 @@ public partial class FlowTable<TExtension>
         s.LastNs = ts;
 
         // The originator sends the first packet; a SYN-ACK seen first was answering the other side's SYN.
-        bool synAck = p.Protocol == 6 && (p.TcpFlags & (TcpFlags.Syn | TcpFlags.Ack)) == (TcpFlags.Syn | TcpFlags.Ack);
+        bool synAck = p.Protocol == IpProtocol.Tcp && (p.TcpFlags & (TcpFlags.Syn | TcpFlags.Ack)) == (TcpFlags.Syn | TcpFlags.Ack);
         s.OriginatorIsA = sourceIsA != synAck;
         s.TunnelDepth = p.TunnelDepth;
         ref FlowColdState cold = ref _cold[slot];
@@ -82,7 +82,7 @@ public partial class FlowTable<TExtension>
 
         (forward ? ref s.Forward : ref s.Reverse).Add(size, payload, offsetUs);
 
-        if (p.Protocol == 6 && (p.Flags & PacketFlags.HasTransport) != 0)
+        if (p.Protocol == IpProtocol.Tcp && (p.Flags & PacketFlags.HasTransport) != 0)
         {
             UpdateTcp(ref s, p.TcpFlags, forward);
         }
@@ -139,7 +139,7 @@ public partial class FlowTable<TExtension>
     // Zeek's conn_state, from the two endpoint states and the payload seen.
     private static ConnectionState ConnectionStateOf(ref FlowState s, byte protocol)
     {
-        if (protocol != 6)
+        if (protocol != IpProtocol.Tcp)
         {
             return ConnectionState.Oth;
         }

@@ -184,7 +184,7 @@ public partial class FlowTable<TExtension>
     private bool IsRestart(ref FlowState s, ref FlowKey key, in DecodedPacket p, long ts, out FlowEndReason reason)
     {
         long idle = ts - s.LastNs;
-        if (key.Protocol == 6 && IsTcpEnded(ref s))
+        if (key.Protocol == IpProtocol.Tcp && IsTcpEnded(ref s))
         {
             if (idle > _lingerNs || (p.TcpFlags & (TcpFlags.Syn | TcpFlags.Ack)) == TcpFlags.Syn)
             {

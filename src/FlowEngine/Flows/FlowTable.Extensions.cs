@@ -67,7 +67,7 @@ public partial class FlowTable<TExtension>
         if (_extension.MaskBits != 0)
         {
             // The first packet is the originator's unless it is the SYN-ACK that answered the other side's SYN.
-            bool fromOriginator = !(packet.Protocol == 6 && (packet.TcpFlags & (TcpFlags.Syn | TcpFlags.Ack)) == (TcpFlags.Syn | TcpFlags.Ack));
+            bool fromOriginator = !(packet.Protocol == IpProtocol.Tcp && (packet.TcpFlags & (TcpFlags.Syn | TcpFlags.Ack)) == (TcpFlags.Syn | TcpFlags.Ack));
             uint bits = _extension.MaskBits >= 32 ? uint.MaxValue : (1u << _extension.MaskBits) - 1;
             s.ExtensionMask = _extension.OnStart(slot, in packet, fromOriginator) & bits;
         }

@@ -28,7 +28,7 @@ public partial class FlowTable<TExtension>
         var key = new FragmentKey(p.Source, p.Destination, p.VnId, p.FragmentId, p.VnKind, p.IpVersion, p.Protocol);
         if ((p.Flags & PacketFlags.NonFirstFragment) == 0)
         {
-            if ((p.Flags & PacketFlags.HasTransport) != 0 || p.Protocol is not (6 or 17 or 1 or 58 or 132 or 33 or 136))
+            if ((p.Flags & PacketFlags.HasTransport) != 0 || p.Protocol is not (IpProtocol.Tcp or IpProtocol.Udp or IpProtocol.Icmp or IpProtocol.IcmpV6 or IpProtocol.Sctp or IpProtocol.Dccp or IpProtocol.UdpLite))
             {
                 var ports = new FragmentPorts(p.SourcePort, p.DestinationPort, p.IcmpId);
                 ref FragmentPorts existing = ref CollectionsMarshal.GetValueRefOrNullRef(_fragments, key);

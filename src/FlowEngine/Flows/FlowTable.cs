@@ -132,10 +132,10 @@ public partial class FlowTable<TExtension> : IFlowMarks, IDisposable
         }
 
         _idleNsByProtocol.AsSpan().Fill(ToNs(options.OtherIdleTimeout));
-        _idleNsByProtocol[6] = ToNs(options.TcpIdleTimeout);
-        _idleNsByProtocol[17] = ToNs(options.UdpIdleTimeout);
-        _idleNsByProtocol[1] = ToNs(options.IcmpIdleTimeout);
-        _idleNsByProtocol[58] = ToNs(options.IcmpIdleTimeout);
+        _idleNsByProtocol[IpProtocol.Tcp] = ToNs(options.TcpIdleTimeout);
+        _idleNsByProtocol[IpProtocol.Udp] = ToNs(options.UdpIdleTimeout);
+        _idleNsByProtocol[IpProtocol.Icmp] = ToNs(options.IcmpIdleTimeout);
+        _idleNsByProtocol[IpProtocol.IcmpV6] = ToNs(options.IcmpIdleTimeout);
         _activeNs = ToNs(options.ActiveTimeout);
         _lingerNs = ToNs(options.TcpCloseLinger);
         _seed = options.HashSeed ?? FlowHashSeed.Process;
@@ -390,7 +390,7 @@ public partial class FlowTable<TExtension> : IFlowMarks, IDisposable
         ref FlowState s = ref _entries[slot].State;
 
         // Only a FIN or a RST can end a connection; other packets skip the before/after check.
-        bool mayEnd = key.Protocol == 6 && (packet.TcpFlags & (TcpFlags.Fin | TcpFlags.Rst)) != 0;
+        bool mayEnd = key.Protocol == IpProtocol.Tcp && (packet.TcpFlags & (TcpFlags.Fin | TcpFlags.Rst)) != 0;
         bool endedBefore = mayEnd && IsTcpEnded(ref s);
         bool forward = sourceIsA == s.OriginatorIsA;
         Account(ref s, slot, in packet, forward, ts);

@@ -63,7 +63,7 @@ public readonly record struct FlowSelector
     /// <summary>The flow of a decoded packet: innermost addresses, ports (none for ICMP: the echo identifier instead) and virtual network.</summary>
     /// <param name="packet">The packet.</param>
     /// <returns>The selector.</returns>
-    public static FlowSelector Of(in DecodedPacket packet) => packet.Protocol is 1 or 58
+    public static FlowSelector Of(in DecodedPacket packet) => packet.Protocol is IpProtocol.Icmp or IpProtocol.IcmpV6
         ? new(packet.Protocol, packet.Source, 0, packet.Destination, 0, packet.IcmpId, packet.VirtualNetwork)
         : new(packet.Protocol, packet.Source, packet.SourcePort, packet.Destination, packet.DestinationPort, 0, packet.VirtualNetwork);
 }

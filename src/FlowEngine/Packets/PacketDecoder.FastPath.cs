@@ -64,7 +64,7 @@ public sealed partial class PacketDecoder
         // GRE-in-UDP): the general path's, and known before anything is written.
         ref byte ip = ref Unsafe.Add(ref f, off);
         byte udpTunnel = UdpPlain;
-        if (etherType == EtherTypeIPv4 && length - off >= 20 + 8 && ip == 0x45 && Unsafe.Add(ref ip, 9) == 17)
+        if (etherType == EtherTypeIPv4 && length - off >= 20 + 8 && ip == 0x45 && Unsafe.Add(ref ip, 9) == IpProtocol.Udp)
         {
             udpTunnel = Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_udpTunnelByPort), ReadBe16(ref ip, 20 + 2));
             if (udpTunnel is not (UdpPlain or UdpVxlan))
@@ -224,7 +224,7 @@ public sealed partial class PacketDecoder
         // frame, never to the end of it.)
         ref byte l4 = ref Unsafe.NullRef<byte>();
         int headerLength;
-        if (protocol == 6)
+        if (protocol == IpProtocol.Tcp)
         {
             if (payloadLength < 20)
             {
@@ -260,7 +260,7 @@ public sealed partial class PacketDecoder
             packet.TcpFlags = (TcpFlags)Unsafe.Add(ref l4, 13);
             packet.TcpWindow = ReadBe16(ref l4, 14);
         }
-        else if (protocol == 17)
+        else if (protocol == IpProtocol.Udp)
         {
             if (payloadLength < 8)
             {

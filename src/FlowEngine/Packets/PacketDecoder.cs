@@ -574,7 +574,7 @@ public sealed partial class PacketDecoder
             int extLength;
             switch (nextHeader)
             {
-                case 0 or 43 or 60 or 135 or 139 or 140:
+                case IpProtocol.HopByHop or IpProtocol.Routing or IpProtocol.DestinationOptions or IpProtocol.Mobility or IpProtocol.Hip or IpProtocol.Shim6:
                     // Hop-by-hop, routing, destination options, mobility, HIP, shim6: next(1) length in 8-byte units - 1 (1).
                     if (ip.Length < pos + 2)
                     {
@@ -583,7 +583,7 @@ public sealed partial class PacketDecoder
 
                     extLength = (ip[pos + 1] + 1) * 8;
                     break;
-                case 51:
+                case IpProtocol.AuthenticationHeader:
                     // Authentication header: next(1) length in 4-byte units - 2 (1).
                     if (ip.Length < pos + 2)
                     {
@@ -592,7 +592,7 @@ public sealed partial class PacketDecoder
 
                     extLength = (ip[pos + 1] + 2) * 4;
                     break;
-                case 44:
+                case IpProtocol.Fragment:
                     {
                         // Fragment: next(1) reserved(1) offset(13) res(2) M(1) identification(4)
                         if (ip.Length < pos + 8)
@@ -670,9 +670,9 @@ public sealed partial class PacketDecoder
         ReadOnlySpan<byte> l4 = frame[off..];
         switch (protocol)
         {
-            case 6:
+            case IpProtocol.Tcp:
                 return DecodeTcp(l4, off, ref p, payloadLength);
-            case 17 or 136:
+            case IpProtocol.Udp or IpProtocol.UdpLite:
                 {
                     // source port(2) destination port(2) length(2) checksum(2)
                     if (payloadLength < 8)
@@ -687,7 +687,7 @@ public sealed partial class PacketDecoder
 
                     p.SourcePort = BinaryPrimitives.ReadUInt16BigEndian(l4);
                     p.DestinationPort = BinaryPrimitives.ReadUInt16BigEndian(l4[2..]);
-                    if (protocol == 17)
+                    if (protocol == IpProtocol.Udp)
                     {
                         int udpLength = BinaryPrimitives.ReadUInt16BigEndian(l4[4..]);
                         // A first fragment carries the whole datagram's length; 0 means a jumbogram-style length.
@@ -700,7 +700,7 @@ public sealed partial class PacketDecoder
                     p.Flags |= PacketFlags.HasTransport;
                     p.PayloadOffset = off + 8;
                     p.PayloadLength = payloadLength - 8;
-                    if (protocol == 17 && !firstFragmentOnly)
+                    if (protocol == IpProtocol.Udp && !firstFragmentOnly)
                     {
                         byte tunnel = _udpTunnelByPort[p.DestinationPort];
                         if (tunnel != UdpPlain)
@@ -712,7 +712,7 @@ public sealed partial class PacketDecoder
                     return RejectReason.None;
                 }
 
-            case 132 or 33:
+            case IpProtocol.Sctp or IpProtocol.Dccp:
                 // SCTP common header (12 bytes) and DCCP generic header (at least 12 bytes) start with the ports.
                 if (payloadLength < 12)
                 {
@@ -731,7 +731,7 @@ public sealed partial class PacketDecoder
                 p.PayloadLength = payloadLength - 12;
                 return RejectReason.None;
 
-            case 1 or 58:
+            case IpProtocol.Icmp or IpProtocol.IcmpV6:
                 {
                     // type(1) code(1) checksum(2) rest of header(4)
                     if (payloadLength < 4)
@@ -746,11 +746,11 @@ public sealed partial class PacketDecoder
 
                     byte type = l4[0];
                     byte code = l4[1];
-                    int counterpart = protocol == 1 ? Icmp4Counterpart(type) : Icmp6Counterpart(type);
+                    int counterpart = protocol == IpProtocol.Icmp ? Icmp4Counterpart(type) : Icmp6Counterpart(type);
                     p.SourcePort = type;
                     p.DestinationPort = counterpart >= 0 ? (ushort)counterpart : code;
                     p.IcmpCode = code;
-                    bool echoLike = protocol == 1 ? type is 0 or 8 or 13 or 14 or 15 or 16 or 17 or 18 : type is 128 or 129;
+                    bool echoLike = protocol == IpProtocol.Icmp ? type is 0 or 8 or 13 or 14 or 15 or 16 or 17 or 18 : type is 128 or 129;
                     if (echoLike && l4.Length >= 8 && payloadLength >= 8)
                     {
                         p.IcmpId = BinaryPrimitives.ReadUInt16BigEndian(l4[4..]);
@@ -763,16 +763,16 @@ public sealed partial class PacketDecoder
                     return RejectReason.None;
                 }
 
-            case 4 or 41:
+            case IpProtocol.IPv4 or IpProtocol.IPv6:
                 if (firstFragmentOnly)
                 {
                     return RejectReason.None;
                 }
 
-                next = protocol == 4 ? Layer.IPv4 : Layer.IPv6;
+                next = protocol == IpProtocol.IPv4 ? Layer.IPv4 : Layer.IPv6;
                 return RejectReason.None;
 
-            case 47:
+            case IpProtocol.Gre:
                 if (firstFragmentOnly)
                 {
                     return RejectReason.None;
