@@ -27,6 +27,7 @@ public sealed partial class AppMetadataTable
         _ => false,
     };
 
+    [SkipLocalsInit] // the name buffer is written before it is read
     private void Parse(ref FlowState f, in DecodedPacket packet, ReadOnlySpan<byte> payload, bool fromOriginator)
     {
         if (f.App == (byte)AppProtocol.Unknown)
@@ -38,15 +39,26 @@ public sealed partial class AppMetadataTable
             }
 
             f.Done |= tried;
+            if (packet.Protocol == Udp)
+            {
+                // A UDP datagram is DNS when it parses as a plausible message: that parse is also its metadata's.
+                Span<byte> name = stackalloc byte[AppMetadataLimits.DnsQueryBytes + 1];
+                if (DnsParser.TryParse(payload, name, out DnsMessageInfo info) && LooksLikeDns(in info))
+                {
+                    Label(ref f, AppProtocol.Dns);
+                    UseDns(ref f, in info, name);
+                }
+
+                return;
+            }
+
             AppProtocol app = Recognise(packet.Protocol, payload, fromOriginator);
             if (app == AppProtocol.Unknown)
             {
                 return;
             }
 
-            f.App = (byte)app;
-            _statistics.FlowsLabelled++;
-            TakeBlock(ref f);
+            Label(ref f, app);
         }
 
         switch ((AppProtocol)f.App)
@@ -68,14 +80,16 @@ public sealed partial class AppMetadataTable
         }
     }
 
+    private void Label(ref FlowState f, AppProtocol app)
+    {
+        f.App = (byte)app;
+        _statistics.FlowsLabelled++;
+        TakeBlock(ref f);
+    }
+
     // By content: the first payload of either direction, whatever the ports.
     private static AppProtocol Recognise(byte protocol, ReadOnlySpan<byte> payload, bool fromOriginator)
     {
-        if (protocol == Udp)
-        {
-            return DnsParser.TryParse(payload, default, out DnsMessageInfo info) && LooksLikeDns(in info) ? AppProtocol.Dns : AppProtocol.Unknown;
-        }
-
         if (protocol != Tcp)
         {
             return AppProtocol.Unknown;
@@ -118,6 +132,11 @@ public sealed partial class AppMetadataTable
             return;
         }
 
+        UseDns(ref f, in info, name);
+    }
+
+    private void UseDns(ref FlowState f, in DnsMessageInfo info, ReadOnlySpan<byte> name)
+    {
         if (f.Block == 0)
         {
             return;
