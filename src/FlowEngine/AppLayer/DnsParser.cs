@@ -314,11 +314,15 @@ public static class DnsParser
             }
 
             ReadOnlySpan<byte> label = message.Slice(pos + 1, length);
-            if (label.IndexOfAnyExceptInRange((byte)0x20, (byte)0x7E) < 0 && dest.Length - written >= length)
+            if (dest.IsEmpty || (label.IndexOfAnyExceptInRange((byte)0x20, (byte)0x7E) < 0 && dest.Length - written >= length))
             {
-                // Printable throughout (nearly every name): one copy.
-                label.CopyTo(dest[written..]);
-                written += length;
+                // Only measured (no buffer), or printable throughout (nearly every name): one copy at most.
+                if (!dest.IsEmpty)
+                {
+                    label.CopyTo(dest[written..]);
+                    written += length;
+                }
+
                 labels++;
                 longest = Math.Max(longest, length);
                 pos += 1 + length;
