@@ -222,10 +222,10 @@ public sealed partial class AppMetadataTable
             if (f.Block != 0)
             {
                 ref AppMetadataBlock b = ref BlockOf(ref f);
-                b.Set(AppField.HttpMethod, Slice(payload, request.Method), 16);
-                b.Set(AppField.HttpHost, Slice(payload, request.Host), AppMetadataLimits.HeaderBytes);
-                b.Set(AppField.HttpUri, Slice(payload, request.Uri), AppMetadataLimits.UriBytes);
-                b.Set(AppField.HttpUserAgent, Slice(payload, request.UserAgent), AppMetadataLimits.HeaderBytes);
+                b.Set(AppField.HttpMethod, request.Method.Of(payload), 16);
+                b.Set(AppField.HttpHost, request.Host.Of(payload), AppMetadataLimits.HeaderBytes);
+                b.Set(AppField.HttpUri, request.Uri.Of(payload), AppMetadataLimits.UriBytes);
+                b.Set(AppField.HttpUserAgent, request.UserAgent.Of(payload), AppMetadataLimits.HeaderBytes);
             }
         }
         else
@@ -246,7 +246,7 @@ public sealed partial class AppMetadataTable
             {
                 ref AppMetadataBlock b = ref BlockOf(ref f);
                 b.HttpStatus = (ushort)response.StatusCode;
-                b.Set(AppField.HttpContentType, Slice(payload, response.ContentType), AppMetadataLimits.HeaderBytes);
+                b.Set(AppField.HttpContentType, response.ContentType.Of(payload), AppMetadataLimits.HeaderBytes);
             }
         }
     }
@@ -267,13 +267,9 @@ public sealed partial class AppMetadataTable
         f.Done |= bit;
         if (f.Block != 0)
         {
-            BlockOf(ref f).Set(fromOriginator ? AppField.SshClient : AppField.SshServer, Slice(payload, banner), AppMetadataLimits.HeaderBytes);
+            BlockOf(ref f).Set(fromOriginator ? AppField.SshClient : AppField.SshServer, banner.Of(payload), AppMetadataLimits.HeaderBytes);
         }
     }
-
-    private static ReadOnlySpan<byte> Slice(ReadOnlySpan<byte> payload, TextRange range)
-        => range.Length <= 0 || (uint)range.Start > (uint)payload.Length || range.Length > payload.Length - range.Start
-            ? default : payload.Slice(range.Start, range.Length);
 
     private void ParseTls(ref FlowState f, in DecodedPacket packet, ReadOnlySpan<byte> payload, bool fromOriginator)
     {

@@ -61,13 +61,13 @@ public partial class FlowTable<TExtension>
     // A new flow in slot: the extension resets its state and says which of its parts want packets; then the handler
     // hears of it (before the first packet is accounted, so a mark it sets applies to that packet too).
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private void StartExtensions(int slot, in DecodedPacket packet, long ts)
+    private void StartExtensions(int slot, in DecodedPacket packet, bool sourceIsA, long ts)
     {
         ref FlowState s = ref _entries[slot].State;
         if (_extension.MaskBits != 0)
         {
-            // The first packet is the originator's unless it is the SYN-ACK that answered the other side's SYN.
-            bool fromOriginator = !(packet.Protocol == IpProtocol.Tcp && (packet.TcpFlags & (TcpFlags.Syn | TcpFlags.Ack)) == (TcpFlags.Syn | TcpFlags.Ack));
+            // InitState has chosen the originator (a SYN-ACK seen first answered the other side's SYN).
+            bool fromOriginator = sourceIsA == s.OriginatorIsA;
             uint bits = _extension.MaskBits >= 32 ? uint.MaxValue : (1u << _extension.MaskBits) - 1;
             s.ExtensionMask = _extension.OnStart(slot, in packet, fromOriginator) & bits;
         }
