@@ -31,22 +31,7 @@ public class AppMetadataBenchmarks : IDisposable
     public void Setup()
     {
         string path = LabCapture.Path;
-        using CaptureFileReader reader = CaptureFile.Open(path);
-        var read = new PacketBatch(256);
-        while (reader.ReadBatch(read))
-        {
-            var copy = new PacketBatch(256, 256 * 2048);
-            for (int i = 0; i < read.Count; i++)
-            {
-                if (!copy.TryAppendCopy(read.GetFrame(i), read.GetWireLength(i), read.GetTimestampNs(i), read.GetLinkType(i)))
-                {
-                    throw new InvalidOperationException("copy arena too small");
-                }
-            }
-
-            _batches.Add(copy);
-            _frames += copy.Count;
-        }
+        _batches.AddRange(Commands.MetadataAbCommand.Load(path, out _frames));
 
         if (_frames != LabFrames)
         {

@@ -180,13 +180,7 @@ public sealed partial class AppMetadataTable
 
     private static void CountName(ref AppMetadataBlock b, ReadOnlySpan<byte> name)
     {
-        // FNV-1a over the name's bytes, case-folded (DNS names compare without case).
-        uint h = 2166136261;
-        foreach (byte c in name)
-        {
-            h = (h ^ (byte)(c is >= (byte)'A' and <= (byte)'Z' ? c | 0x20 : c)) * 16777619;
-        }
-
+        uint h = NameHash(name);
         int known = Math.Min((int)b.DnsDistinctNames, AppMetadataLimits.DnsDistinctNames);
         for (int i = 0; i < known; i++)
         {
@@ -201,6 +195,36 @@ public sealed partial class AppMetadataTable
             b.DnsNames[known] = h;
             b.DnsDistinctNames++;
         }
+    }
+
+    // A hash of a DNS name for counting distinct names, eight bytes at a time (a byte at a time cost more than the
+    // rest of a DNS packet's metadata). Names compare without case: every byte gets bit 0x20, which folds ASCII
+    // letters and leaves digits, '-' and '.' as they are; two names that differ only in a byte that bit merges
+    // otherwise ('_' and DEL, say) count as one, which a count of distinct names can afford.
+    internal static uint NameHash(ReadOnlySpan<byte> name)
+    {
+        const ulong Fold = 0x2020202020202020, Multiplier = 0x9E3779B97F4A7C15;
+        ulong h = (ulong)name.Length * Multiplier;
+        int i = 0;
+        for (; i + 8 <= name.Length; i += 8)
+        {
+            h = (h ^ (System.Buffers.Binary.BinaryPrimitives.ReadUInt64LittleEndian(name[i..]) | Fold)) * Multiplier;
+            h ^= h >> 29;
+        }
+
+        if (i < name.Length)
+        {
+            ulong tail = 0;
+            for (int j = name.Length - 1; j >= i; j--)
+            {
+                tail = (tail << 8) | (byte)(name[j] | 0x20);
+            }
+
+            h = (h ^ tail) * Multiplier;
+            h ^= h >> 29;
+        }
+
+        return (uint)(h >> 32);
     }
 
     private void ParseHttp(ref FlowState f, ReadOnlySpan<byte> payload, bool fromOriginator)

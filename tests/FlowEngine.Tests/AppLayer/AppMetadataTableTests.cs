@@ -44,4 +44,30 @@ public class AppMetadataTableTests
         Assert.True(tunnel.DnsDistinctNames >= 10, $"{tunnel.DnsDistinctNames} distinct names");
         Assert.Equal(0, table.Statistics.BlocksInUse);
     }
+
+    [Fact]
+    public void NameHash_CaseFolded_AndEveryTailLengthDistinguished()
+    {
+        // Every length from 1 to 40 (all word tails), each name against its upper-case twin and a one-letter change
+        // at every position.
+        var seen = new HashSet<uint>();
+        for (int length = 1; length <= 40; length++)
+        {
+            byte[] name = new byte[length];
+            for (int i = 0; i < length; i++)
+            {
+                name[i] = (byte)"abcdefghij.klmnopqrstuvwxyz-0123456789"[(i * 7) % 38];
+            }
+
+            uint h = AppMetadataTable.NameHash(name);
+            Assert.True(seen.Add(h), $"length {length} collides with a shorter name");
+            Assert.Equal(h, AppMetadataTable.NameHash(System.Text.Encoding.ASCII.GetBytes(System.Text.Encoding.ASCII.GetString(name).ToUpperInvariant())));
+            for (int i = 0; i < length; i++)
+            {
+                byte[] changed = (byte[])name.Clone();
+                changed[i] = (byte)(changed[i] == (byte)'q' ? 'r' : 'q');
+                Assert.NotEqual(h, AppMetadataTable.NameHash(changed));
+            }
+        }
+    }
 }
