@@ -156,7 +156,7 @@ public static class MetadataAbCommand
         {
         }
 
-        public uint OnStart(int slot, in Packets.DecodedPacket firstPacket, bool firstFromOriginator) => 1;
+        public uint OnStart(int slot, in Packets.DecodedPacket firstPacket, ReadOnlySpan<byte> frame, bool firstFromOriginator) => 1;
 
         public uint OnPacket(int slot, uint mask, in Packets.DecodedPacket packet, ReadOnlySpan<byte> frame, bool fromOriginator) => mask;
 

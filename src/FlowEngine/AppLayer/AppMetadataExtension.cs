@@ -53,7 +53,7 @@ public readonly struct AppMetadataExtension : IFlowExtension
     }
 
     /// <inheritdoc/>
-    public uint OnStart(int slot, in DecodedPacket firstPacket, bool firstFromOriginator) => _table.OnStart(slot, firstPacket.Protocol);
+    public uint OnStart(int slot, in DecodedPacket firstPacket, ReadOnlySpan<byte> frame, bool firstFromOriginator) => _table.OnStart(slot, firstPacket.Protocol);
 
     /// <inheritdoc/>
     public uint OnPacket(int slot, uint mask, in DecodedPacket packet, ReadOnlySpan<byte> frame, bool fromOriginator)

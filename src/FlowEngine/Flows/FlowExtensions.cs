@@ -67,10 +67,10 @@ public struct FlowExtensions<TFirst, TSecond> : IFlowExtension
 
     /// <inheritdoc/>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public uint OnStart(int slot, in DecodedPacket firstPacket, bool firstFromOriginator)
+    public uint OnStart(int slot, in DecodedPacket firstPacket, ReadOnlySpan<byte> frame, bool firstFromOriginator)
     {
-        uint a = _first.OnStart(slot, in firstPacket, firstFromOriginator) & FirstMask;
-        uint b = _second.OnStart(slot, in firstPacket, firstFromOriginator);
+        uint a = _first.OnStart(slot, in firstPacket, frame, firstFromOriginator) & FirstMask;
+        uint b = _second.OnStart(slot, in firstPacket, frame, firstFromOriginator);
         return a | Up(b);
     }
 

@@ -61,7 +61,7 @@ public partial class FlowTable<TExtension>
     // A new flow in slot: the extension resets its state and says which of its parts want packets; then the handler
     // hears of it (before the first packet is accounted, so a mark it sets applies to that packet too).
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private void StartExtensions(int slot, in DecodedPacket packet, bool sourceIsA, long ts)
+    private void StartExtensions(int slot, in DecodedPacket packet, bool sourceIsA, long ts, PacketBatch? frames, int frameIndex)
     {
         ref FlowState s = ref _entries[slot].State;
         if (_extension.MaskBits != 0)
@@ -69,7 +69,8 @@ public partial class FlowTable<TExtension>
             // InitState has chosen the originator (a SYN-ACK seen first answered the other side's SYN).
             bool fromOriginator = sourceIsA == s.OriginatorIsA;
             uint bits = _extension.MaskBits >= 32 ? uint.MaxValue : (1u << _extension.MaskBits) - 1;
-            s.ExtensionMask = _extension.OnStart(slot, in packet, fromOriginator) & bits;
+            ReadOnlySpan<byte> frame = frames is null ? default : frames.GetFrame(frameIndex);
+            s.ExtensionMask = _extension.OnStart(slot, in packet, frame, fromOriginator) & bits;
         }
 
         if (_events is not null)

@@ -371,7 +371,7 @@ public partial class FlowTable<TExtension> : IFlowMarks, IDisposable
             {
                 Emit(slot, reason);
                 InitState(slot, in packet, sourceIsA, ts);
-                StartExtensions(slot, in packet, sourceIsA, ts);
+                StartExtensions(slot, in packet, sourceIsA, ts, frames, frameIndex);
             }
             else if (ts - existing.State.FirstNs > _activeNs)
             {
@@ -384,7 +384,7 @@ public partial class FlowTable<TExtension> : IFlowMarks, IDisposable
             slot = Insert(ref key, home, tag, freeSlot);
             InitState(slot, in packet, sourceIsA, ts);
             Schedule(slot, ts + IdleTimeoutNs(key.Protocol));
-            StartExtensions(slot, in packet, sourceIsA, ts);
+            StartExtensions(slot, in packet, sourceIsA, ts, frames, frameIndex);
         }
 
         ref FlowState s = ref _entries[slot].State;

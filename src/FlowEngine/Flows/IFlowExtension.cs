@@ -49,9 +49,11 @@ public interface IFlowExtension
     /// <summary>A flow starts in <paramref name="slot"/>: reset the slot's state.</summary>
     /// <param name="slot">The flow's slot, 0 to capacity - 1.</param>
     /// <param name="firstPacket">The flow's first packet (not yet accounted; <see cref="OnPacket"/> follows for it).</param>
+    /// <param name="frame">The first packet's captured frame (its offsets index it); empty when the packets were given to
+    /// the table without their frames.</param>
     /// <param name="firstFromOriginator">False when the first packet came from the responder (a SYN-ACK seen first).</param>
     /// <returns>The flow's active mask: the bits of the extensions that want its packets.</returns>
-    uint OnStart(int slot, in DecodedPacket firstPacket, bool firstFromOriginator);
+    uint OnStart(int slot, in DecodedPacket firstPacket, ReadOnlySpan<byte> frame, bool firstFromOriginator);
 
     /// <summary>A packet of the flow in <paramref name="slot"/>, after the table accounted it; only while the mask is not zero.</summary>
     /// <param name="slot">The flow's slot.</param>

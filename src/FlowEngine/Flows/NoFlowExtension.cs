@@ -22,7 +22,7 @@ public readonly struct NoFlowExtension : IFlowExtension
     }
 
     /// <inheritdoc/>
-    public uint OnStart(int slot, in DecodedPacket firstPacket, bool firstFromOriginator) => 0;
+    public uint OnStart(int slot, in DecodedPacket firstPacket, ReadOnlySpan<byte> frame, bool firstFromOriginator) => 0;
 
     /// <inheritdoc/>
     public uint OnPacket(int slot, uint mask, in DecodedPacket packet, ReadOnlySpan<byte> frame, bool fromOriginator) => 0;

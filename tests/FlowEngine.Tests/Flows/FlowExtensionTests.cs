@@ -43,7 +43,7 @@ public class FlowExtensionTests
             r.EmittedPackets = new int[context.RecordBatchSize];
         }
 
-        public uint OnStart(int slot, in DecodedPacket firstPacket, bool firstFromOriginator)
+        public uint OnStart(int slot, in DecodedPacket firstPacket, ReadOnlySpan<byte> frame, bool firstFromOriginator)
         {
             r.Starts[slot]++;
             r.Packets[slot] = 0;
