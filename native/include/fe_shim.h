@@ -149,25 +149,6 @@ FE_EXPORT int32_t fe_tx_burst(uint16_t port_id, uint16_t queue_id, void **mbufs,
 /* Returns count buffers to their pools. */
 FE_EXPORT void fe_mbuf_free_bulk(void **mbufs, uint32_t count);
 
-/*
- * Ring ports (net_ring): an ethdev whose one RX queue and one TX queue are the same rte_ring (single producer,
- * single consumer, exactly capacity entries), created as port "net_ring_<name>" (name: 1 to 22 characters).
- * fe_tx_burst on it enqueues the buffers without copying or freeing them; fe_rx_burst dequeues them again, in
- * order: a replay that recycles its buffers. Timestamps: configured with rx_timestamp, a ring port reports the
- * nanoseconds fe_mbuf_load wrote; otherwise the host clock.
- */
-FE_EXPORT int32_t fe_ring_port_create(const char *name, uint32_t capacity, int32_t socket_id, uint16_t *port_id);
-/* Stops and detaches the port, returns the buffers still in the ring to their pools and frees the ring. */
-FE_EXPORT int32_t fe_ring_port_destroy(const char *name);
-/*
- * Setup, not the hot path: allocates count buffers from pool into mbufs and copies frame i (lengths[i] bytes,
- * taken in turn from data) into buffer i as one segment; with timestamps_ns, stamps buffer i with
- * timestamps_ns[i] in the mbuf timestamp field (registered here) and sets the RX timestamp flag. All or nothing:
- * -ENOBUFS when the pool is short, -EMSGSIZE when a frame exceeds a buffer's room.
- */
-FE_EXPORT int32_t fe_mbuf_load(void *pool, const uint8_t *data, const uint32_t *lengths, const int64_t *timestamps_ns,
-	uint32_t count, void **mbufs);
-
 #ifdef FE_BENCH
 /* Benchmark baselines, only in build/libflowshim_bench.so (built with -DFE_BENCH; not shipped). */
 /*

@@ -4,6 +4,7 @@
 #include <rte_version.h>
 
 #include "fe_shim.h"
+#include "fe_internal.h"
 
 _Static_assert(sizeof(struct fe_rx_desc) == 24, "fe_rx_desc is mirrored in C#");
 _Static_assert(sizeof(struct fe_port_config) == 16, "fe_port_config is mirrored in C#");
@@ -86,4 +87,9 @@ FE_EXPORT int32_t fe_abi_offsetof(int32_t kind, int32_t field)
 FE_EXPORT const char *fe_version_get(void)
 {
 	return rte_version();
+}
+
+FE_EXPORT const char *fe_last_error(void)
+{
+	return fe_error_message();
 }

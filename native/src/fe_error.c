@@ -3,7 +3,6 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "fe_shim.h"
 #include "fe_internal.h"
 
 static __thread char t_message[512];
@@ -26,7 +25,7 @@ void fe_clear_error(void)
 	t_message[0] = '\0';
 }
 
-FE_EXPORT const char *fe_last_error(void)
+const char *fe_error_message(void)
 {
 	return t_message;
 }

@@ -4,9 +4,14 @@
 
 #include <stdint.h>
 
-/* Records a message for fe_last_error and returns rc (a negative errno). */
+/*
+ * Records a message for the calling thread and returns rc (a negative errno); fe_error_message returns it ("" when
+ * none). Each library that compiles fe_error.c keeps its own message and exports it under its own name: the shim
+ * as fe_last_error, the testing library (native/testing) as fe_testing_last_error.
+ */
 int32_t fe_fail(int32_t rc, const char *format, ...) __attribute__((format(printf, 2, 3)));
 void fe_clear_error(void);
+const char *fe_error_message(void);
 
 /* Timestamp dynamic field of mbufs, registered when a port asks for driver timestamps (-1: none). */
 extern int fe_timestamp_offset;

@@ -180,7 +180,7 @@ FE_EXPORT int32_t fe_port_configure(uint16_t port_id, const struct fe_port_confi
 	/* net_pcap stamps every frame with its capture time without advertising the offload. */
 	if (config->rx_timestamp && strcmp(info.driver_name, "net_pcap") == 0)
 		fe_timestamp_scale[port_id] = 1000;
-	/* net_ring passes buffers through untouched: a timestamp is the one fe_mbuf_load wrote, in nanoseconds. */
+	/* net_ring passes buffers through untouched: a timestamp is the one their producer wrote, in nanoseconds. */
 	if (config->rx_timestamp && strcmp(info.driver_name, "net_ring") == 0)
 		fe_timestamp_scale[port_id] = 1;
 	fe_timestamp_lookup();

@@ -8,6 +8,7 @@ using FlowEngine.Benchmarks.Synthetic;
 using FlowEngine.Capture;
 using FlowEngine.Flows;
 using FlowEngine.Interop.Dpdk;
+using FlowEngine.Interop.Testing;
 using FlowEngine.Packets;
 
 namespace FlowEngine.Benchmarks.Interop;

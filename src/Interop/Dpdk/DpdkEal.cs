@@ -238,30 +238,6 @@ public sealed class DpdkEal : IDisposable
         return new DpdkPort(handle, name);
     }
 
-    /// <summary>
-    /// Creates a ring port (net_ring over one rte_ring that is both its RX and its TX queue): frames sent on TX
-    /// queue 0 are received again on RX queue 0, in order, neither copied nor freed. Load it with
-    /// <see cref="DpdkPort.LoadRing"/>; configure it with one RX and one TX queue.
-    /// </summary>
-    /// <param name="name">Ring name, 1 to 22 characters; the port is "net_ring_" + name.</param>
-    /// <param name="capacity">Buffers the ring holds.</param>
-    /// <returns>The port; disposing it detaches it and frees the ring with the buffers still in it.</returns>
-    internal DpdkPort CreateRingPort(string name, int capacity)
-    {
-        ThrowIfDisposed();
-        ArgumentException.ThrowIfNullOrEmpty(name);
-        ArgumentOutOfRangeException.ThrowIfLessThan(capacity, 1);
-        int rc = FlowShim.RingPortCreate(name, (uint)capacity, -1, out ushort portId);
-        if (rc < 0)
-        {
-            ThrowHelper.ThrowNativeError(rc, $"creating ring port {name}", DpdkFailure.PortNotFound);
-        }
-
-        var handle = new SafePortHandle();
-        handle.AttachRing(portId, name);
-        return new DpdkPort(handle, "net_ring_" + name);
-    }
-
     /// <summary>Runs rte_eal_cleanup. Dispose ports and mempools first.</summary>
     public void Dispose() => _handle.Dispose();
 

@@ -188,54 +188,6 @@ public sealed class DpdkPort : IDisposable
         return new DpdkPacketSource(this, (ushort)queue, maxBurst);
     }
 
-    /// <summary>
-    /// Setup of a ring port (<see cref="DpdkEal.CreateRingPort"/>): copies each frame once into a buffer of
-    /// <paramref name="mempool"/> and sends them all on TX queue 0, which is the ring RX queue 0 reads.
-    /// </summary>
-    /// <param name="mempool">Where the buffers come from; must outlive the port.</param>
-    /// <param name="data">The frames, one after the other.</param>
-    /// <param name="lengths">Bytes of each frame.</param>
-    /// <param name="timestampsNs">Empty, or each frame's timestamp (ns since the Unix epoch), reported when the port is configured with driver timestamps.</param>
-    internal unsafe void LoadRing(DpdkMempool mempool, ReadOnlySpan<byte> data, ReadOnlySpan<uint> lengths, ReadOnlySpan<long> timestampsNs)
-    {
-        ArgumentNullException.ThrowIfNull(mempool);
-        ThrowIfDisposed();
-        if (!timestampsNs.IsEmpty && timestampsNs.Length != lengths.Length)
-        {
-            throw new ArgumentException($"{timestampsNs.Length} timestamps for {lengths.Length} frames", nameof(timestampsNs));
-        }
-
-        if (_txQueues < 1)
-        {
-            throw new InvalidOperationException($"port {Name} has no TX queue");
-        }
-
-        nint[] mbufs = new nint[lengths.Length];
-        fixed (byte* d = data)
-        fixed (uint* l = lengths)
-        fixed (long* t = timestampsNs)
-        fixed (nint* m = mbufs)
-        {
-            int rc = FlowShim.MbufLoad(mempool.Handle, d, l, timestampsNs.IsEmpty ? null : t, (uint)lengths.Length, m);
-            if (rc < 0)
-            {
-                ThrowHelper.ThrowNativeError(rc, $"loading {lengths.Length} frames for port {Name}");
-            }
-
-            for (int at = 0; at < mbufs.Length;)
-            {
-                int count = Math.Min(mbufs.Length - at, ushort.MaxValue);
-                int sent = FlowShim.TxBurst((ushort)PortId, 0, m + at, (ushort)count, freeUnsent: 0);
-                at += sent;
-                if (sent < count)
-                {
-                    FlowShim.MbufFreeBulk(m + at, (uint)(mbufs.Length - at));
-                    throw new InvalidOperationException($"port {Name} took {at} of {mbufs.Length} frames (ring too small?)");
-                }
-            }
-        }
-    }
-
     /// <summary>Stops the port and closes it (detaches it when it is a virtual device attached by this process).</summary>
     public void Dispose()
     {

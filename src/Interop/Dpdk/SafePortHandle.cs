@@ -7,13 +7,13 @@ namespace FlowEngine.Interop.Dpdk;
 
 /// <summary>
 /// An ethdev port (handle = port id + 1). Releasing it stops the port, then detaches it when it is a virtual
-/// device this process attached (which closes it), or closes it otherwise; a ring port this process created is
-/// destroyed with its ring and the buffers still queued in it.
+/// device this process attached (which closes it), or closes it otherwise; a port whose creator destroys it
+/// (<see cref="AttachOwned"/>: the ring ports of the tests' libflowshim_testing.so) is released by that creator.
 /// </summary>
 internal sealed class SafePortHandle : SafeHandle
 {
     private string? _virtualDeviceName;
-    private string? _ringName;
+    private Func<bool>? _release;
 
     public SafePortHandle()
         : base(IntPtr.Zero, ownsHandle: true)
@@ -30,17 +30,18 @@ internal sealed class SafePortHandle : SafeHandle
         SetHandle((nint)portId + 1);
     }
 
-    internal void AttachRing(ushort portId, string ringName)
+    /// <summary>Takes a port that <paramref name="release"/> destroys (stop included) instead of stop and close.</summary>
+    internal void AttachOwned(ushort portId, Func<bool> release)
     {
-        _ringName = ringName;
+        _release = release;
         SetHandle((nint)portId + 1);
     }
 
     protected override bool ReleaseHandle()
     {
-        if (_ringName is not null)
+        if (_release is not null)
         {
-            return FlowShim.RingPortDestroy(_ringName) == 0;
+            return _release();
         }
 
         ushort port = (ushort)(handle - 1);

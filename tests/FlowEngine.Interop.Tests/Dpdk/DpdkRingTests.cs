@@ -3,6 +3,7 @@
 using FlowEngine.Capture;
 using FlowEngine.Flows;
 using FlowEngine.Interop.Dpdk;
+using FlowEngine.Interop.Testing;
 using FlowEngine.Interop.Tests.Infrastructure;
 
 namespace FlowEngine.Interop.Tests.Dpdk;

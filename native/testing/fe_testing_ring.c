@@ -11,7 +11,7 @@
 #include <rte_mbuf_dyn.h>
 #include <rte_ring.h>
 
-#include "fe_shim.h"
+#include "fe_testing.h"
 #include "fe_internal.h"
 
 /* rte_eth_from_rings names the port "net_ring_<name>" in a 32-byte buffer. */
@@ -35,6 +35,8 @@ FE_EXPORT int32_t fe_ring_port_create(const char *name, uint32_t capacity, int32
 	char port_name[RTE_ETH_NAME_MAX_LEN];
 	struct rte_ring *ring;
 	unsigned int socket;
+	uint64_t ts_flag;
+	int ts_offset;
 	int ret;
 
 	fe_clear_error();
@@ -44,6 +46,16 @@ FE_EXPORT int32_t fe_ring_port_create(const char *name, uint32_t capacity, int32
 	if (port_id == NULL || capacity == 0 || capacity > RTE_RING_SZ_MASK)
 		return fe_fail(-EINVAL, "ring port %s: a port output and a capacity of 1 to %u are required", name,
 			RTE_RING_SZ_MASK);
+	/*
+	 * net_ring registers no timestamp field of its own, and this library cannot tell the shim about one. Registered
+	 * here, before the port is configured, the field is there when the shim looks it up (fe_port_configure and
+	 * fe_port_start do), so the timestamps fe_mbuf_load writes are reported. Process-wide and idempotent; other
+	 * ports only read it where the shim knows their unit.
+	 */
+	ret = rte_mbuf_dyn_rx_timestamp_register(&ts_offset, &ts_flag);
+	if (ret < 0)
+		return fe_fail(-(rte_errno > 0 ? rte_errno : ENOSPC), "ring port %s: registering the mbuf timestamp field failed",
+			name);
 	socket = socket_id < 0 ? (unsigned int)rte_socket_id() : (unsigned int)socket_id;
 	if (socket == (unsigned int)SOCKET_ID_ANY)
 		socket = 0;
@@ -89,7 +101,7 @@ FE_EXPORT int32_t fe_ring_port_destroy(const char *name)
 		if (ret < 0)
 			return fe_fail(ret, "ring port %s: detaching %s failed", name, port_name);
 	}
-	/* The ring is this shim's, not the driver's: the frames still queued go back to their pools with it. */
+	/* The ring is this library's, not the driver's: the frames still queued go back to their pools with it. */
 	ring = rte_ring_lookup(name);
 	if (ring == NULL)
 		return 0;
@@ -115,7 +127,6 @@ FE_EXPORT int32_t fe_mbuf_load(void *pool, const uint8_t *data, const uint32_t *
 		ret = rte_mbuf_dyn_rx_timestamp_register(&ts_offset, &ts_flag);
 		if (ret < 0)
 			return fe_fail(-(rte_errno > 0 ? rte_errno : ENOSPC), "mbuf load: registering the timestamp field failed");
-		fe_timestamp_lookup();
 	}
 	ret = rte_pktmbuf_alloc_bulk(pool, bufs, count);
 	if (ret != 0)
