@@ -4,6 +4,7 @@ using System.Buffers;
 using System.Globalization;
 using System.Text.Json;
 using FlowEngine.AppLayer;
+using FlowEngine.Context;
 using FlowEngine.Flows;
 using FlowEngine.Packets;
 
@@ -17,12 +18,14 @@ internal sealed class FlowJsonWriter : IFlowSink, IDisposable
     private readonly Utf8JsonWriter _json;
     private readonly bool _ownsStream;
     private readonly AppMetadataTable? _metadata;
+    private readonly VmIdentityTable? _vms;
 
-    public FlowJsonWriter(Stream stream, bool ownsStream, AppMetadataTable? metadata = null)
+    public FlowJsonWriter(Stream stream, bool ownsStream, AppMetadataTable? metadata = null, VmIdentityTable? vms = null)
     {
         _stream = stream;
         _ownsStream = ownsStream;
         _metadata = metadata;
+        _vms = vms;
         _json = new Utf8JsonWriter(_buffer, new JsonWriterOptions { SkipValidation = true });
     }
 
@@ -85,6 +88,11 @@ internal sealed class FlowJsonWriter : IFlowSink, IDisposable
         }
 
         _json.WriteString("end_reason"u8, EndReasonName(r.EndReason));
+        if (_vms is not null)
+        {
+            WriteVms(_vms.ForRecord(index));
+        }
+
         if (_metadata is not null)
         {
             WriteMetadata(_metadata.ForRecord(index));
@@ -99,6 +107,33 @@ internal sealed class FlowJsonWriter : IFlowSink, IDisposable
         }
 
         Count++;
+    }
+
+    // The VM fields of docs/flow-record.md, each only when known.
+    private void WriteVms(VmIdentity v)
+    {
+        if (v.Source is VmInfo s)
+        {
+            _json.WriteString("src_vm"u8, s.Name);
+        }
+        else if (v.SourceOutside)
+        {
+            _json.WriteBoolean("src_outside"u8, true);
+        }
+
+        if (v.Destination is VmInfo d)
+        {
+            _json.WriteString("dst_vm"u8, d.Name);
+        }
+        else if (v.DestinationOutside)
+        {
+            _json.WriteBoolean("dst_outside"u8, true);
+        }
+
+        if (v.Tenant is string tenant)
+        {
+            _json.WriteString("tenant"u8, tenant);
+        }
     }
 
     // The application metadata fields of docs/flow-record.md, each only when present.

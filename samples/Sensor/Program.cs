@@ -5,6 +5,7 @@ using System.Diagnostics;
 using FlowEngine;
 using FlowEngine.AppLayer;
 using FlowEngine.Capture;
+using FlowEngine.Context;
 using FlowEngine.Flows;
 using FlowEngine.Sensor;
 using Spectre.Console;
@@ -19,10 +20,11 @@ var maxFlowsOption = new Option<int>("--max-flows") { Description = "Flow table 
 var vxlanPortOption = new Option<ushort[]>("--vxlan-port") { Description = "Extra UDP destination port decoded as VXLAN (repeatable), e.g. 8472.", AllowMultipleArgumentsPerToken = true };
 var quietOption = new Option<bool>("--quiet") { Description = "No summary on stderr." };
 var noMetadataOption = new Option<bool>("--no-metadata") { Description = "Flow records only: no application metadata (DNS, HTTP, TLS, SSH)." };
+var inventoryOption = new Option<FileInfo?>("--inventory") { Description = "VM inventory (CSV name,tenant,vni,inner_ip,inner_mac,role,hypervisor; .json; or libvirt domain .xml). Without it, VMs are learned from the traffic." };
 
 var flowsCommand = new Command("flows", "Turn a capture into flow records (JSON Lines) and print a summary to stderr.")
 {
-    captureArgument, outOption, maxFlowsOption, vxlanPortOption, quietOption, noMetadataOption,
+    captureArgument, outOption, maxFlowsOption, vxlanPortOption, quietOption, noMetadataOption, inventoryOption,
 };
 flowsCommand.SetAction(parse =>
 {
@@ -48,9 +50,22 @@ flowsCommand.SetAction(parse =>
         return 2;
     }
 
+    VmInventory? inventory = null;
+    FileInfo? inventoryFile = parse.GetValue(inventoryOption);
+    try
+    {
+        inventory = inventoryFile is null ? null : VmInventory.Load(inventoryFile.FullName);
+    }
+    catch (Exception e) when (e is VmInventoryFormatException or IOException or UnauthorizedAccessException)
+    {
+        err.MarkupLine($"[red]error:[/] inventory: {Markup.Escape(e.Message)}");
+        return 2;
+    }
+
     Stream output = outFile is null ? Console.OpenStandardOutput() : outFile.Create();
     AppMetadataTable? metadata = parse.GetValue(noMetadataOption) ? null : new AppMetadataTable();
-    using var writer = new FlowJsonWriter(output, ownsStream: true, metadata);
+    var vms = new VmIdentityTable(inventory);
+    using var writer = new FlowJsonWriter(output, ownsStream: true, metadata, vms);
     var clock = Stopwatch.StartNew();
     int exitCode = 0;
     PipelineStatistics statistics = new();
@@ -60,8 +75,10 @@ flowsCommand.SetAction(parse =>
         using CaptureFileReader source = CaptureFile.Open(path);
         bool progress = !(quiet || Console.IsErrorRedirected || source.IsCompressed);
         statistics = metadata is null
-            ? Run(new FlowPipeline(writer, options), source, err, progress, path, out error)
-            : Run(new FlowPipeline<AppMetadataExtension>(writer, options, new AppMetadataExtension(metadata)), source, err, progress, path, out error);
+            ? Run(new FlowPipeline<VmIdentityExtension>(writer, options, new VmIdentityExtension(vms)), source, err, progress, path, out error)
+            : Run(
+                new FlowPipeline<FlowExtensions<AppMetadataExtension, VmIdentityExtension>>(writer, options, new(new AppMetadataExtension(metadata), new VmIdentityExtension(vms))),
+                source, err, progress, path, out error);
     }
     catch (Exception e) when (e is CaptureFormatException or IOException or UnauthorizedAccessException)
     {

@@ -1,0 +1,33 @@
+// Copyright (c) FlowEngine contributors. Licensed under the MIT License.
+
+namespace FlowEngine.Context;
+
+/// <summary>
+/// The VMs at the two ends of a flow (originator and responder), where known, and whether an end lies outside the
+/// virtual network (behind its gateway). From <see cref="VmIdentityTable.ForFlow"/> or <see cref="VmIdentityTable.ForRecord"/>.
+/// </summary>
+public readonly struct VmIdentity
+{
+    internal VmIdentity(VmInfo? source, VmInfo? destination, bool sourceOutside, bool destinationOutside)
+    {
+        Source = source;
+        Destination = destination;
+        SourceOutside = sourceOutside;
+        DestinationOutside = destinationOutside;
+    }
+
+    /// <summary>The originator's VM; null when unknown or outside.</summary>
+    public VmInfo? Source { get; }
+
+    /// <summary>The responder's VM; null when unknown or outside.</summary>
+    public VmInfo? Destination { get; }
+
+    /// <summary>The originator is outside the virtual network: its packets came through the gateway.</summary>
+    public bool SourceOutside { get; }
+
+    /// <summary>The responder is outside the virtual network: the packets to it went to the gateway.</summary>
+    public bool DestinationOutside { get; }
+
+    /// <summary>The tenant of the flow: the originator's, else the responder's; null when neither is known.</summary>
+    public string? Tenant => Source?.Tenant ?? Destination?.Tenant;
+}
