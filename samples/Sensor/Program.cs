@@ -97,7 +97,7 @@ flowsCommand.SetAction(parse =>
     clock.Stop();
     if (!quiet)
     {
-        Summary.Print(err, path, statistics, writer.Count, clock.Elapsed);
+        Summary.Print(err, path, statistics, writer.Count, clock.Elapsed, vms);
     }
 
     return exitCode;

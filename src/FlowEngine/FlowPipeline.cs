@@ -191,8 +191,8 @@ public class FlowPipeline<TExtension> : IDisposable
                 if (_decoder.Decode(frame, linkType, ref packet))
                 {
                     // Decoded packets are mapped back to their frames for the inline path's verdicts and for the
-                    // extensions' packet hooks; a plain flow meter needs neither.
-                    if (verdict is not null || _table.Extension.WantsPackets)
+                    // extensions' start and packet hooks; a plain flow meter needs neither.
+                    if (verdict is not null || _table.Extension.MaskBits != 0)
                     {
                         _decodedFrame[decoded] = i;
                     }
@@ -206,8 +206,10 @@ public class FlowPipeline<TExtension> : IDisposable
             }
 
             _statistics.PacketsRead += end - offset;
-            int accounted = _table.Extension.WantsPackets || verdict is not null
-                ? _table.UpdateBatch(_decoded.AsSpan(0, decoded), _table.Extension.WantsPackets ? batch : null, _decodedFrame, verdict is null ? default : _slots.AsSpan(0, decoded))
+            // An extension with mask bits sees the first packet's frame at OnStart (the VM identity reads its MACs
+            // there) even when it wants no packet after it.
+            int accounted = _table.Extension.MaskBits != 0 || verdict is not null
+                ? _table.UpdateBatch(_decoded.AsSpan(0, decoded), _table.Extension.MaskBits != 0 ? batch : null, _decodedFrame, verdict is null ? default : _slots.AsSpan(0, decoded))
                 : _table.UpdateBatch(_decoded.AsSpan(0, decoded));
             _statistics.PacketsDecoded += accounted;
 

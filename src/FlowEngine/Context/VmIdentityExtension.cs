@@ -64,7 +64,7 @@ public readonly struct VmIdentityExtension : IFlowExtension
     public uint OnPacket(int slot, uint mask, in DecodedPacket packet, ReadOnlySpan<byte> frame, bool fromOriginator) => 0;
 
     /// <inheritdoc/>
-    public void OnEmit(int slot, int recordIndex, in FlowRecord record) => _table.OnEmit(slot, recordIndex);
+    public void OnEmit(int slot, int recordIndex, in FlowRecord record) => _table.OnEmit(slot, recordIndex, in record);
 
     /// <inheritdoc/>
     public void OnDelivered(int count)

@@ -9,11 +9,18 @@ public sealed class VmIdentityOptions
     public int MaxLearnedAddresses { get; set; } = 65_536;
 
     /// <summary>
-    /// A MAC seen with this many distinct addresses of one IP version inside a virtual network is a gateway (a router
-    /// answers for every outside address); its addresses are outside. Default 3: a VM with a second address is no
-    /// gateway. Learning only.
+    /// A MAC seen with this many distinct IPv4 addresses inside a virtual network is a gateway (a router carries every
+    /// outside address on its own MAC); its addresses are outside. Default 2: a VM interface has one IPv4 address, so
+    /// the second outside peer already reveals the gateway and only the first is misjudged until then (and re-judged in
+    /// every record emitted after). Raise it where VMs carry secondary addresses. Learning only.
     /// </summary>
-    public int GatewayAddresses { get; set; } = 3;
+    public int GatewayAddresses { get; set; } = 2;
+
+    /// <summary>
+    /// As <see cref="GatewayAddresses"/> for IPv6 (link-local addresses are never learned). Default 3: a VM may hold a
+    /// stable and a temporary (privacy) global address.
+    /// </summary>
+    public int GatewayAddressesV6 { get; set; } = 3;
 
     /// <summary>Checks the settings.</summary>
     /// <exception cref="ArgumentOutOfRangeException">A setting out of range.</exception>
@@ -22,6 +29,7 @@ public sealed class VmIdentityOptions
         ArgumentOutOfRangeException.ThrowIfLessThan(MaxLearnedAddresses, 1, nameof(MaxLearnedAddresses));
         ArgumentOutOfRangeException.ThrowIfGreaterThan(MaxLearnedAddresses, 1 << 24, nameof(MaxLearnedAddresses));
         ArgumentOutOfRangeException.ThrowIfLessThan(GatewayAddresses, 2, nameof(GatewayAddresses));
+        ArgumentOutOfRangeException.ThrowIfLessThan(GatewayAddressesV6, 2, nameof(GatewayAddressesV6));
     }
 }
 
@@ -36,6 +44,9 @@ public struct VmIdentityStatistics
 
     /// <summary>Flow ends not known.</summary>
     public long EndsUnknown { get; internal set; }
+
+    /// <summary>Flow ends not learned because the address is multicast, broadcast, link-local, loopback or unspecified (learning only; also counted as unknown).</summary>
+    public long EndsNotLearnable { get; internal set; }
 
     /// <summary>Addresses learned (learning only).</summary>
     public int AddressesLearned { get; internal set; }

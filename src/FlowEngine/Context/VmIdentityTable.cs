@@ -27,7 +27,10 @@ namespace FlowEngine.Context;
 /// </remarks>
 public sealed class VmIdentityTable
 {
-    private const byte SourceOutsideFlag = 1, DestinationOutsideFlag = 2;
+    private const byte SourceOutsideFlag = 1, DestinationOutsideFlag = 2, PendingReceiverFlag = 4, ReceiverIsOriginatorFlag = 8;
+
+    // The I/G bit of the first octet (a MAC is held as 48 bits, first octet highest): multicast and broadcast MACs.
+    private const ulong GroupMacBit = 1UL << 40;
 
     private readonly VmInventory? _inventory;
     private readonly VmIdentityOptions _options;
@@ -169,23 +172,66 @@ public sealed class VmIdentityTable
             TryReadMacs(in packet, frame, out sourceMac, out destinationMac);
         }
 
-        int src = Resolve(net, packet.Source, packet.IpVersion, sourceMac, out bool srcOutside);
-        int dst = Resolve(net, packet.Destination, packet.IpVersion, destinationMac, out bool dstOutside);
+        // The sender of the first packet exists; the receiver may not (a scan's target, a flood's victim that never
+        // answers). Learning takes the sender now and the receiver only once it has sent something (at emit).
+        int sender = Resolve(net, packet.Source, packet.IpVersion, sourceMac, out bool senderOutside);
+        int receiver = _inventory is not null
+            ? ResolveInventory(net, packet.Destination, packet.IpVersion, destinationMac, out bool receiverOutside)
+            : LookUpReceiver(net, packet.Destination, packet.IpVersion, destinationMac, out receiverOutside);
         ref Ends e = ref _flows[slot];
-        if (!fromOriginator)
+        e.Flags = 0;
+        e.ReceiverMac = 0;
+        if (_inventory is null && receiver < 0 && !receiverOutside)
         {
-            (src, dst) = (dst, src);
-            (srcOutside, dstOutside) = (dstOutside, srcOutside);
+            e.Flags |= PendingReceiverFlag;
+            e.ReceiverMac = destinationMac;
         }
 
-        e.Source = src;
-        e.Destination = dst;
-        e.Flags = (byte)((srcOutside ? SourceOutsideFlag : 0) | (dstOutside ? DestinationOutsideFlag : 0));
-        Count(src, srcOutside);
-        Count(dst, dstOutside);
+        if (fromOriginator)
+        {
+            e.Source = sender;
+            e.Destination = receiver;
+            e.Flags |= (byte)((senderOutside ? SourceOutsideFlag : 0) | (receiverOutside ? DestinationOutsideFlag : 0));
+        }
+        else
+        {
+            e.Source = receiver;
+            e.Destination = sender;
+            e.Flags |= (byte)((receiverOutside ? SourceOutsideFlag : 0) | (senderOutside ? DestinationOutsideFlag : 0) | ReceiverIsOriginatorFlag);
+        }
+
+        Count(sender, senderOutside);
+        Count(receiver, receiverOutside);
     }
 
-    internal void OnEmit(int slot, int recordIndex) => _emitted[recordIndex] = Current(_flows[slot]);
+    internal void OnEmit(int slot, int recordIndex, in FlowRecord record)
+    {
+        ref Ends e = ref _flows[slot];
+        if ((e.Flags & PendingReceiverFlag) != 0)
+        {
+            bool receiverIsOriginator = (e.Flags & ReceiverIsOriginatorFlag) != 0;
+            if ((receiverIsOriginator ? record.ForwardPackets : record.ReversePackets) != 0)
+            {
+                // The receiver answered: it exists. Learn it (a continuation after an active timeout keeps the result).
+                var net = NetKey.Of(new VirtualNetworkId(record.VnKind, record.VnId));
+                IpAddress address = receiverIsOriginator ? record.SourceAddress : record.DestinationAddress;
+                int index = Learn(net, address, record.IpVersion, e.ReceiverMac, out bool outside);
+                e.Flags &= unchecked((byte)~PendingReceiverFlag);
+                if (receiverIsOriginator)
+                {
+                    e.Source = index;
+                    e.Flags |= outside ? SourceOutsideFlag : (byte)0;
+                }
+                else
+                {
+                    e.Destination = index;
+                    e.Flags |= outside ? DestinationOutsideFlag : (byte)0;
+                }
+            }
+        }
+
+        _emitted[recordIndex] = Current(e);
+    }
 
     /// <summary>
     /// The inner frame's MACs, when the innermost layer 2 is Ethernet: a frame without a tunnel, or the Ethernet frame
@@ -288,8 +334,17 @@ public sealed class VmIdentityTable
 
     private int Learn(NetKey net, IpAddress address, byte version, ulong mac, out bool outside)
     {
+        if (!IsUnicastEndpoint(address, version))
+        {
+            // Multicast, broadcast, link-local and unspecified addresses are no VM's: a VM's mDNS or DHCP would
+            // otherwise make 224.0.0.251 or 255.255.255.255 a learned VM.
+            _statistics.EndsNotLearnable++;
+            outside = false;
+            return -1;
+        }
+
         var key = new AddressKey(net, address, version);
-        int macIndex = mac == 0 ? -1 : MacIndex(net, mac);
+        int macIndex = mac == 0 || (mac & GroupMacBit) != 0 ? -1 : MacIndex(net, mac);
         if (_byAddress.TryGetValue(key, out int index))
         {
             ref LearnedAddress known = ref CollectionsMarshal(_learned)[index];
@@ -331,6 +386,36 @@ public sealed class VmIdentityTable
         return index;
     }
 
+    /// <summary>
+    /// True for an address that can be one VM's own: not multicast, limited broadcast, link-local, loopback or
+    /// unspecified (IPv4 0/8, 127/8, 169.254/16, 224/4 and above; IPv6 ::, ::1, fe80::/10, ff00::/8).
+    /// </summary>
+    internal static bool IsUnicastEndpoint(IpAddress address, byte version)
+    {
+        Span<byte> b = stackalloc byte[16];
+        address.WriteBytes(b);
+        if (version == 4)
+        {
+            return b[0] is not (0 or 127) && b[0] < 224 && !(b[0] == 169 && b[1] == 254);
+        }
+
+        bool unspecifiedOrLoopback = BinaryPrimitives.ReadUInt64BigEndian(b) == 0 && BinaryPrimitives.ReadUInt64BigEndian(b[8..]) <= 1;
+        return !unspecifiedOrLoopback && b[0] != 0xFF && !(b[0] == 0xFE && (b[1] & 0xC0) == 0x80);
+    }
+
+    // A receiver in learning mode: known if learned; behind a recognised gateway MAC is outside; else unknown for now.
+    private int LookUpReceiver(NetKey net, IpAddress address, byte version, ulong mac, out bool outside)
+    {
+        if (_byAddress.TryGetValue(new AddressKey(net, address, version), out int index))
+        {
+            outside = IsOutside(index);
+            return index;
+        }
+
+        outside = mac != 0 && _byMac.TryGetValue(new MacKey(net, mac), out int m) && _macs[m].Gateway;
+        return -1;
+    }
+
     private int FindLearned(NetKey net, IpAddress address, byte version, out bool outside)
     {
         if (_byAddress.TryGetValue(new AddressKey(net, address, version), out int index))
@@ -366,7 +451,7 @@ public sealed class VmIdentityTable
     {
         ref MacState m = ref CollectionsMarshal(_macs)[macIndex];
         int count = version == 6 ? ++m.V6 : ++m.V4;
-        if (!m.Gateway && count >= _options.GatewayAddresses)
+        if (!m.Gateway && count >= (version == 6 ? _options.GatewayAddressesV6 : _options.GatewayAddresses))
         {
             m.Gateway = true;
             _statistics.GatewaysLearned++;
@@ -436,6 +521,7 @@ public sealed class VmIdentityTable
     {
         public int Source;
         public int Destination;
+        public ulong ReceiverMac;
         public byte Flags;
     }
 

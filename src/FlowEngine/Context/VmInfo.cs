@@ -104,9 +104,10 @@ public sealed class VmInfo
             return false;
         }
 
+        char separator = text[2];
         for (int i = 0; i < 6; i++)
         {
-            if (i < 5 && text[(i * 3) + 2] is not (':' or '-'))
+            if (i < 5 && (text[(i * 3) + 2] != separator || separator is not (':' or '-')))
             {
                 return false;
             }

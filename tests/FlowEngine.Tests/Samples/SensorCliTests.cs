@@ -101,6 +101,62 @@ public class SensorCliTests
     }
 
     [Fact]
+    public void Flows_Inventory_NamesVmsAndTenants_LearnedWithoutIt()
+    {
+        string inventory = Path.Combine(Repository.Root(), "samples", "data", "lab-small.inventory.csv");
+        (int exit, string stdout, string stderr) = RunSensor("flows", DefaultCapture, "--inventory", inventory);
+        Assert.Equal(0, exit);
+        var names = File.ReadAllLines(inventory).Skip(1).Select(l => l.Split(',')[0]).ToHashSet();
+        int named = 0;
+        foreach (string line in stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries))
+        {
+            using JsonDocument doc = JsonDocument.Parse(line);
+            JsonElement r = doc.RootElement;
+            foreach (string end in new[] { "src", "dst" })
+            {
+                if (r.TryGetProperty(end + "_vm", out JsonElement vm))
+                {
+                    Assert.Contains(vm.GetString()!, names);
+                    Assert.False(r.TryGetProperty(end + "_outside", out _), line);
+                    named++;
+                }
+            }
+
+            if (r.GetProperty("dst_ip").GetString()!.StartsWith("203.0.113.", StringComparison.Ordinal))
+            {
+                Assert.True(r.GetProperty("dst_outside").GetBoolean(), line);
+                Assert.Equal(r.GetProperty("vn_id").GetUInt32() == 5001 ? "acme" : "globex", r.GetProperty("tenant").GetString());
+            }
+        }
+
+        Assert.True(named > 2000, $"{named} ends named");
+        Assert.Contains("VMs in inventory", stderr, StringComparison.Ordinal);
+
+        (exit, stdout, stderr) = RunSensor("flows", DefaultCapture);
+        Assert.Equal(0, exit);
+        Assert.Contains("\"src_vm\":\"vni:5001/10.0.0.41\"", stdout, StringComparison.Ordinal);
+        Assert.Contains("VMs learned", stderr, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Flows_BadInventory_ExitCode2_NamesFileAndLine()
+    {
+        string file = Path.Combine(Path.GetTempPath(), $"flowengine-inventory-{Guid.NewGuid():N}.csv");
+        try
+        {
+            File.WriteAllText(file, "name,tenant,vni,inner_ip,inner_mac,role,hypervisor\nweb,acme,5001,10.0.0.999,,web,hv1\n");
+            (int exit, string stdout, string stderr) = RunSensor("flows", DefaultCapture, "--inventory", file);
+            Assert.Equal(2, exit);
+            Assert.Empty(stdout);
+            Assert.Contains($"{file}:2", stderr.Replace("\n", string.Empty, StringComparison.Ordinal), StringComparison.Ordinal);
+        }
+        finally
+        {
+            File.Delete(file);
+        }
+    }
+
+    [Fact]
     public void Flows_MissingFile_ClearError()
     {
         (int exit, _, string stderr) = RunSensor("flows", "/nonexistent/capture.pcap");
