@@ -115,6 +115,10 @@ internal sealed class FlowJsonWriter : IFlowSink, IDisposable
         if (v.Source is VmInfo s)
         {
             _json.WriteString("src_vm"u8, s.Name);
+            if (!float.IsNaN(v.SourceSecondsSincePrevious))
+            {
+                _json.WriteNumber("src_vm_gap_s"u8, Math.Round(v.SourceSecondsSincePrevious, 6));
+            }
         }
         else if (v.SourceOutside)
         {
@@ -124,6 +128,10 @@ internal sealed class FlowJsonWriter : IFlowSink, IDisposable
         if (v.Destination is VmInfo d)
         {
             _json.WriteString("dst_vm"u8, d.Name);
+            if (!float.IsNaN(v.DestinationSecondsSincePrevious))
+            {
+                _json.WriteNumber("dst_vm_gap_s"u8, Math.Round(v.DestinationSecondsSincePrevious, 6));
+            }
         }
         else if (v.DestinationOutside)
         {

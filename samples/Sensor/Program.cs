@@ -150,5 +150,5 @@ static void RunWithProgress<TExtension>(IAnsiConsole console, FlowPipeline<TExte
     }
 }
 
-var root = new RootCommand("FlowEngine sensor: flows, and (in later versions) detection, from captures and live interfaces.") { flowsCommand };
+var root = new RootCommand("FlowEngine sensor: flows, and (in later versions) detection, from captures and live interfaces.") { flowsCommand, ProfileCommand.Create(inventoryOption) };
 return root.Parse(args).Invoke();

@@ -21,6 +21,7 @@ public class VmIdentityBenchmarks : IDisposable
     private FlowPipeline? _flows;
     private FlowPipeline<VmIdentityExtension>? _inventory;
     private FlowPipeline<VmIdentityExtension>? _learned;
+    private FlowPipeline<StartOnlyExtension>? _startOnly;
 
     [GlobalSetup]
     public void Setup()
@@ -37,6 +38,7 @@ public class VmIdentityBenchmarks : IDisposable
         _flows = new FlowPipeline(new CountingSink(), options);
         _inventory = new FlowPipeline<VmIdentityExtension>(new CountingSink(), options, new VmIdentityExtension(new VmIdentityTable(VmInventory.Load(inventory))));
         _learned = new FlowPipeline<VmIdentityExtension>(new CountingSink(), options, new VmIdentityExtension(new VmIdentityTable()));
+        _startOnly = new FlowPipeline<StartOnlyExtension>(new CountingSink(), options, default);
     }
 
     [GlobalCleanup]
@@ -45,12 +47,17 @@ public class VmIdentityBenchmarks : IDisposable
         _flows?.Dispose();
         _inventory?.Dispose();
         _learned?.Dispose();
+        _startOnly?.Dispose();
         GC.SuppressFinalize(this);
     }
 
     /// <summary>Flow records only.</summary>
     [Benchmark(Baseline = true, OperationsPerInvoke = LabFrames)]
     public long FlowsOnly() => Replay(_flows!);
+
+    /// <summary>An extension that only takes the start hook and does nothing: the cost of the seam itself.</summary>
+    [Benchmark(OperationsPerInvoke = LabFrames)]
+    public long StartHookOnly() => Replay(_startOnly!);
 
     /// <summary>Flow records with both ends resolved from the inventory.</summary>
     [Benchmark(OperationsPerInvoke = LabFrames)]
@@ -70,5 +77,31 @@ public class VmIdentityBenchmarks : IDisposable
 
         pipeline.Flush();
         return pipeline.Statistics.PacketsDecoded;
+    }
+
+    /// <summary>One mask bit, a start hook that returns at once, no packet or emit hooks.</summary>
+    public readonly struct StartOnlyExtension : IFlowExtension
+    {
+        public int MaskBits => 1;
+
+        public bool WantsPackets => false;
+
+        public bool WantsEmit => false;
+
+        public void Initialize(in FlowExtensionContext context)
+        {
+        }
+
+        public uint OnStart(int slot, in FlowEngine.Packets.DecodedPacket firstPacket, ReadOnlySpan<byte> frame, bool firstFromOriginator) => 0;
+
+        public uint OnPacket(int slot, uint mask, in FlowEngine.Packets.DecodedPacket packet, ReadOnlySpan<byte> frame, bool fromOriginator) => 0;
+
+        public void OnEmit(int slot, int recordIndex, in FlowRecord record)
+        {
+        }
+
+        public void OnDelivered(int count)
+        {
+        }
     }
 }

@@ -8,8 +8,10 @@ namespace FlowEngine.Context;
 /// </summary>
 public readonly struct VmIdentity
 {
-    internal VmIdentity(VmInfo? source, VmInfo? destination, bool sourceOutside, bool destinationOutside)
+    internal VmIdentity(VmInfo? source, VmInfo? destination, bool sourceOutside, bool destinationOutside, float sourceGap, float destinationGap)
     {
+        SourceSecondsSincePrevious = sourceGap;
+        DestinationSecondsSincePrevious = destinationGap;
         Source = source;
         Destination = destination;
         SourceOutside = sourceOutside;
@@ -27,6 +29,16 @@ public readonly struct VmIdentity
 
     /// <summary>The responder is outside the virtual network: the packets to it went to the gateway.</summary>
     public bool DestinationOutside { get; }
+
+    /// <summary>
+    /// Seconds from the originator VM's previous flow start (as originator or responder) to this flow's start, by
+    /// packet time; NaN for its first flow, or when the end is not a known VM when the flow started (a learned
+    /// receiver is known only once it answered).
+    /// </summary>
+    public float SourceSecondsSincePrevious { get; }
+
+    /// <summary>As <see cref="SourceSecondsSincePrevious"/> for the responder VM.</summary>
+    public float DestinationSecondsSincePrevious { get; }
 
     /// <summary>The tenant of the flow: the originator's, else the responder's; null when neither is known.</summary>
     public string? Tenant => Source?.Tenant ?? Destination?.Tenant;

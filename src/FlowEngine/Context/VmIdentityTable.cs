@@ -41,6 +41,7 @@ public sealed class VmIdentityTable
     private readonly List<LearnedAddress> _learned = [];
     private readonly List<MacState> _macs = [];
     private readonly List<VmInfo?> _learnedInfo = [];
+    private readonly List<long> _lastStartNs = [];
     private Ends[] _flows = [];
     private Ends[] _emitted = [];
     private VmIdentityStatistics _statistics;
@@ -60,6 +61,7 @@ public sealed class VmIdentityTable
 
         for (int i = 0; i < inventory.Vms.Count; i++)
         {
+            _lastStartNs.Add(long.MinValue);
             VmInfo vm = inventory.Vms[i];
             NetKey net = vm.Vni is uint vni ? NetKey.OfVni(vni) : default;
             if (vm.Address is IpAddress a)
@@ -200,8 +202,28 @@ public sealed class VmIdentityTable
             e.Flags |= (byte)((receiverOutside ? SourceOutsideFlag : 0) | (senderOutside ? DestinationOutsideFlag : 0) | ReceiverIsOriginatorFlag);
         }
 
+        e.SourceGap = Gap(e.Source, (e.Flags & SourceOutsideFlag) != 0, packet.TimestampNs);
+        e.DestinationGap = Gap(e.Destination, (e.Flags & DestinationOutsideFlag) != 0, packet.TimestampNs);
         Count(sender, senderOutside);
         Count(receiver, receiverOutside);
+    }
+
+    // Seconds since the VM's previous flow start (as either end), NaN for its first; records this start.
+    private float Gap(int index, bool outside, long timestampNs)
+    {
+        if (index < 0 || outside)
+        {
+            return float.NaN;
+        }
+
+        ref long last = ref CollectionsMarshal(_lastStartNs)[index];
+        float gap = last == long.MinValue ? float.NaN : (float)(Math.Max(0, timestampNs - last) / 1e9);
+        if (timestampNs > last)
+        {
+            last = timestampNs;
+        }
+
+        return gap;
     }
 
     internal void OnEmit(int slot, int recordIndex, in FlowRecord record)
@@ -376,6 +398,7 @@ public sealed class VmIdentityTable
         index = _learned.Count;
         _learned.Add(new LearnedAddress { Key = key, Mac = macIndex });
         _learnedInfo.Add(null);
+        _lastStartNs.Add(long.MinValue);
         _byAddress.Add(key, index);
         if (macIndex >= 0)
         {
@@ -488,7 +511,7 @@ public sealed class VmIdentityTable
     private VmIdentity View(Ends e)
     {
         bool so = (e.Flags & SourceOutsideFlag) != 0, dOut = (e.Flags & DestinationOutsideFlag) != 0;
-        return new VmIdentity(so || e.Source < 0 ? null : Info(e.Source), dOut || e.Destination < 0 ? null : Info(e.Destination), so, dOut);
+        return new VmIdentity(so || e.Source < 0 ? null : Info(e.Source), dOut || e.Destination < 0 ? null : Info(e.Destination), so, dOut, e.SourceGap, e.DestinationGap);
     }
 
     private VmInfo Info(int index) => _inventory is not null ? _inventory.Vms[index] : LearnedInfo(index);
@@ -522,6 +545,8 @@ public sealed class VmIdentityTable
         public int Source;
         public int Destination;
         public ulong ReceiverMac;
+        public float SourceGap;
+        public float DestinationGap;
         public byte Flags;
     }
 

@@ -157,6 +157,66 @@ public class SensorCliTests
     }
 
     [Fact]
+    public void Profile_Json_AgreesWithTheFlowRecords_SnapshotsAndRefusesBadInput()
+    {
+        string inventory = Path.Combine(Repository.Root(), "samples", "data", "lab-small.inventory.csv");
+        (int exit, string flows, _) = RunSensor("flows", DefaultCapture, "--inventory", inventory, "--quiet");
+        Assert.Equal(0, exit);
+        var records = flows.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => JsonDocument.Parse(l).RootElement).ToList();
+
+        string dir = Directory.CreateTempSubdirectory("fe-profile-cli-").FullName;
+        try
+        {
+            string snapshot = Path.Combine(dir, "profiles.bin");
+            (exit, string stdout, string stderr) = RunSensor("profile", DefaultCapture, "--inventory", inventory, "--json", "--snapshot", snapshot);
+            Assert.Equal(0, exit);
+            Assert.DoesNotContain('\u001b', stdout);
+            Assert.DoesNotContain('\u001b', stderr);
+            var profiles = JsonDocument.Parse(stdout).RootElement.EnumerateArray().ToDictionary(p => p.GetProperty("profile").GetString()!);
+            Assert.Contains("vni:5001", profiles.Keys);
+            Assert.Contains("vni:5002", profiles.Keys);
+            foreach (string vm in new[] { "acme-ws1", "globex-db1", "acme-web1" })
+            {
+                Assert.Equal(records.Count(r => r.TryGetProperty("src_vm", out JsonElement v) && v.GetString() == vm), profiles[vm].GetProperty("flows_out").GetInt64());
+                Assert.Equal(records.Count(r => r.TryGetProperty("dst_vm", out JsonElement v) && v.GetString() == vm), profiles[vm].GetProperty("flows_in").GetInt64());
+            }
+
+            Assert.Contains(profiles["globex-db1"].GetProperty("peers").EnumerateArray(), p => p.GetProperty("value").GetString() == "203.0.113.77");
+            Assert.True(File.Exists(snapshot));
+
+            // Restored and fed the same capture again: every count doubles.
+            (exit, stdout, _) = RunSensor("profile", DefaultCapture, "--inventory", inventory, "--json", "--restore", snapshot, "--vm", "acme-ws1");
+            Assert.Equal(0, exit);
+            JsonElement twice = Assert.Single(JsonDocument.Parse(stdout).RootElement.EnumerateArray().ToList());
+            Assert.Equal(2 * profiles["acme-ws1"].GetProperty("flows_out").GetInt64(), twice.GetProperty("flows_out").GetInt64());
+
+            // A damaged snapshot: a warning naming it, empty profiles, the run goes on.
+            File.WriteAllBytes(snapshot, File.ReadAllBytes(snapshot)[..100]);
+            (exit, stdout, stderr) = RunSensor("profile", DefaultCapture, "--inventory", inventory, "--json", "--restore", snapshot, "--vm", "acme-ws1");
+            Assert.Equal(0, exit);
+            Assert.Contains(snapshot, stderr.Replace("\n", string.Empty, StringComparison.Ordinal), StringComparison.Ordinal);
+            Assert.Equal(profiles["acme-ws1"].GetProperty("flows_out").GetInt64(), JsonDocument.Parse(stdout).RootElement[0].GetProperty("flows_out").GetInt64());
+
+            (exit, _, stderr) = RunSensor("profile", DefaultCapture, "--vm", "no-such-vm");
+            Assert.Equal(2, exit);
+            Assert.Contains("no-such-vm", stderr, StringComparison.Ordinal);
+            (exit, _, _) = RunSensor("profile", DefaultCapture, "--time-zone", "Mars/Olympus_Mons");
+            Assert.Equal(2, exit);
+
+            // Learned: VM profiles are named by network and address, and no outside peer keeps a VM profile.
+            (exit, stdout, _) = RunSensor("profile", DefaultCapture, "--json");
+            Assert.Equal(0, exit);
+            var learned = JsonDocument.Parse(stdout).RootElement.EnumerateArray().Select(p => p.GetProperty("profile").GetString()!).ToList();
+            Assert.Contains("vni:5001/10.0.0.41", learned);
+            Assert.DoesNotContain(learned, n => n.Contains("/203.0.113.", StringComparison.Ordinal));
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
+    [Fact]
     public void Flows_MissingFile_ClearError()
     {
         (int exit, _, string stderr) = RunSensor("flows", "/nonexistent/capture.pcap");
