@@ -60,7 +60,7 @@ public sealed class FlowTrainer
         float[] grad = new float[n], m = new float[n], v = new float[n], best = (float[])p.Clone();
         double bestLoss = double.PositiveInfinity;
         int bestEpoch = 0, epoch = 0, stale = 0;
-        long updates = 0;
+        long updates = 0, steps = 0;
         float b1 = _options.Beta1, b2 = _options.Beta2;
         double b1t = 1, b2t = 1;
 
@@ -74,6 +74,11 @@ public sealed class FlowTrainer
             {
                 ReadOnlySpan<SequenceData<float>> batch = train.AsSpan(start, Math.Min(batchSize, train.Length - start));
                 int maxLength = MaxLength(batch);
+                foreach (SequenceData<float> s in batch)
+                {
+                    steps += s.Length;
+                }
+
                 window.Reset();
                 for (int t0 = 0; t0 < maxLength; t0 += _options.WindowLength)
                 {
@@ -129,7 +134,7 @@ public sealed class FlowTrainer
             }
         }
 
-        return new TrainingResult(new FlowModelWeights(_spec, best), epoch, bestEpoch, bestLoss, updates, stopwatch.Elapsed);
+        return new TrainingResult(new FlowModelWeights(_spec, best), epoch, bestEpoch, bestLoss, updates, steps, stopwatch.Elapsed);
     }
 
     /// <summary>Mean NLL per scored flow of <paramref name="weights"/> on <paramref name="sequences"/> (each from a zero state).</summary>

@@ -20,6 +20,7 @@ public readonly record struct TrainingProgress(
 /// <param name="BestEpoch">Epoch whose weights were kept.</param>
 /// <param name="BestValidationLoss">Held-out mean NLL per flow of the kept weights.</param>
 /// <param name="Updates">Parameter updates made.</param>
+/// <param name="TrainingSteps">Sequence steps run forward and backward (held-out evaluation not counted).</param>
 /// <param name="Elapsed">Training time.</param>
 public sealed record TrainingResult(
-    Model.FlowModelWeights Weights, int Epochs, int BestEpoch, double BestValidationLoss, long Updates, TimeSpan Elapsed);
+    Model.FlowModelWeights Weights, int Epochs, int BestEpoch, double BestValidationLoss, long Updates, long TrainingSteps, TimeSpan Elapsed);

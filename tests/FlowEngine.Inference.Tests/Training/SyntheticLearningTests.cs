@@ -41,7 +41,10 @@ public sealed class SyntheticLearningTests(ITestOutputHelper output)
 
         double model = trainer.MeanNll(result.Weights, heldOut);
         double unigram = heldOutFlows.Average(UnigramNll);
-        output.WriteLine($"trained {result.Epochs} epochs ({result.Updates} updates, best epoch {result.BestEpoch}) in {elapsed.TotalSeconds:F2} s");
+        output.WriteLine(
+            $"trained {result.Epochs} epochs ({result.Updates} updates, best epoch {result.BestEpoch}) in {elapsed.TotalSeconds:F2} s, " +
+            $"{result.TrainingSteps / result.Elapsed.TotalSeconds:N0} sequence steps (forward + backward) per second");
+        Assert.Equal(result.Epochs * (80 - 8) * (long)Length, result.TrainingSteps);
         output.WriteLine($"held-out mean NLL per flow: model {model:F3} nats, per-VM unigram baseline {unigram:F3} nats");
         Assert.True(model < unigram - 2.0, $"model {model:F3} vs unigram {unigram:F3}");
 
