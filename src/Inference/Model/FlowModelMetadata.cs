@@ -13,8 +13,15 @@ public sealed class FlowModelMetadata
     /// <param name="inputMean">Mean subtracted from each input column before the model sees it.</param>
     /// <param name="inputStd">Standard deviation each input column is divided by (after the mean).</param>
     /// <param name="defaultThreshold">Default alert threshold on the total score, in nats.</param>
-    /// <exception cref="ArgumentException">The columns differ in length, or a deviation is not positive and finite.</exception>
-    public FlowModelMetadata(int featureSchemaVersion, ReadOnlySpan<float> inputMean, ReadOnlySpan<float> inputStd, float defaultThreshold)
+    /// <param name="headThresholds">Default thresholds on single heads' components, by head name; none when null.</param>
+    /// <param name="properties">
+    /// Further name/value pairs the feature code needs to rebuild its rows exactly as in training (vocabularies,
+    /// bucket hash seeds, port classes); none when null.
+    /// </param>
+    /// <exception cref="ArgumentException">The columns differ in length, a deviation is not positive and finite, or a name is empty.</exception>
+    public FlowModelMetadata(
+        int featureSchemaVersion, ReadOnlySpan<float> inputMean, ReadOnlySpan<float> inputStd, float defaultThreshold,
+        IReadOnlyDictionary<string, float>? headThresholds = null, IReadOnlyDictionary<string, string>? properties = null)
     {
         if (inputMean.Length != inputStd.Length)
         {
@@ -33,6 +40,8 @@ public sealed class FlowModelMetadata
         InputMean = inputMean.ToArray();
         InputStd = inputStd.ToArray();
         DefaultThreshold = defaultThreshold;
+        HeadThresholds = Copy(headThresholds, nameof(headThresholds));
+        Properties = Copy(properties, nameof(properties));
     }
 
     /// <summary>Version of the feature row layout the model was trained on.</summary>
@@ -47,6 +56,12 @@ public sealed class FlowModelMetadata
     /// <summary>Default alert threshold on the total score, in nats, until a per-VM threshold has warmed up.</summary>
     public float DefaultThreshold { get; }
 
+    /// <summary>Default thresholds on single heads' score components, by head name (may be empty).</summary>
+    public IReadOnlyDictionary<string, float> HeadThresholds { get; }
+
+    /// <summary>Feature-specific name/value pairs carried with the model (may be empty).</summary>
+    public IReadOnlyDictionary<string, string> Properties { get; }
+
     /// <summary>Identity normalisation (mean 0, deviation 1) for <paramref name="inputWidth"/> columns.</summary>
     /// <param name="featureSchemaVersion">Feature schema version.</param>
     /// <param name="inputWidth">Number of columns.</param>
@@ -57,5 +72,24 @@ public sealed class FlowModelMetadata
         float[] ones = new float[inputWidth];
         Array.Fill(ones, 1f);
         return new FlowModelMetadata(featureSchemaVersion, new float[inputWidth], ones, defaultThreshold);
+    }
+
+    private static SortedDictionary<string, T> Copy<T>(IReadOnlyDictionary<string, T>? source, string paramName)
+    {
+        var copy = new SortedDictionary<string, T>(StringComparer.Ordinal);
+        if (source is not null)
+        {
+            foreach (KeyValuePair<string, T> kv in source)
+            {
+                if (string.IsNullOrWhiteSpace(kv.Key) || kv.Key.Contains(':', StringComparison.Ordinal) || kv.Key.Contains(',', StringComparison.Ordinal))
+                {
+                    throw new ArgumentException($"Name '{kv.Key}' must be non-empty, without ':' or ','.", paramName);
+                }
+
+                copy.Add(kv.Key, kv.Value);
+            }
+        }
+
+        return copy;
     }
 }

@@ -115,7 +115,23 @@ public sealed class FlowModel
                 throw new FormatException($"{mean.Length} normalisation means for {width} columns");
             }
 
-            metadata = new FlowModelMetadata(schema, mean, std, float.Parse(Get(meta, FlowModelFormat.KeyThreshold, source), CultureInfo.InvariantCulture));
+            var headThresholds = new Dictionary<string, float>(StringComparer.Ordinal);
+            string thresholds = Get(meta, FlowModelFormat.KeyHeadThresholds, source);
+            foreach (string item in thresholds.Length == 0 ? [] : thresholds.Split(','))
+            {
+                string[] kv = item.Split(':');
+                if (kv.Length != 2 || !Enumerable.Range(0, spec.HeadCount).Any(i => spec.HeadName(i) == kv[0]))
+                {
+                    throw new FormatException($"head threshold '{item}' does not name a head of the model");
+                }
+
+                headThresholds.Add(kv[0], float.Parse(kv[1], NumberStyles.Float, CultureInfo.InvariantCulture));
+            }
+
+            Dictionary<string, string> properties = meta.Where(kv => kv.Key.StartsWith(FlowModelFormat.PropertyPrefix, StringComparison.Ordinal))
+                .ToDictionary(kv => kv.Key[FlowModelFormat.PropertyPrefix.Length..], kv => kv.Value, StringComparer.Ordinal);
+            metadata = new FlowModelMetadata(
+                schema, mean, std, float.Parse(Get(meta, FlowModelFormat.KeyThreshold, source), NumberStyles.Float, CultureInfo.InvariantCulture), headThresholds, properties);
         }
         catch (Exception e) when (e is FormatException or ArgumentException or IndexOutOfRangeException or OverflowException)
         {

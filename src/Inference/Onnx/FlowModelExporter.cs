@@ -111,6 +111,19 @@ public static class FlowModelExporter
         Add(model, FlowModelFormat.KeyStd, Floats(metadata.InputStd));
         Add(model, FlowModelFormat.KeyThreshold, metadata.DefaultThreshold.ToString("R", CultureInfo.InvariantCulture));
         Add(model, FlowModelFormat.KeyVarianceFloor, FlowScoring.VarianceFloor.ToString("R", CultureInfo.InvariantCulture));
+        foreach (string head in metadata.HeadThresholds.Keys)
+        {
+            if (!Enumerable.Range(0, spec.HeadCount).Any(i => spec.HeadName(i) == head))
+            {
+                throw new ArgumentException($"Threshold for head '{head}', which the model does not have.", nameof(metadata));
+            }
+        }
+
+        Add(model, FlowModelFormat.KeyHeadThresholds, string.Join(',', metadata.HeadThresholds.Select(kv => $"{kv.Key}:{kv.Value.ToString("R", CultureInfo.InvariantCulture)}")));
+        foreach (KeyValuePair<string, string> kv in metadata.Properties)
+        {
+            Add(model, FlowModelFormat.PropertyPrefix + kv.Key, kv.Value);
+        }
         return model.ToByteArray();
     }
 

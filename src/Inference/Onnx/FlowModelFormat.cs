@@ -31,6 +31,8 @@ public static class FlowModelFormat
     internal const string KeyStd = "flowengine.input_std";
     internal const string KeyThreshold = "flowengine.default_threshold";
     internal const string KeyVarianceFloor = "flowengine.variance_floor";
+    internal const string KeyHeadThresholds = "flowengine.head_thresholds";
+    internal const string PropertyPrefix = "flowengine.property.";
 
     /// <summary>Output name of a categorical head's logits, float [batch, classes].</summary>
     /// <param name="head">Head name.</param>

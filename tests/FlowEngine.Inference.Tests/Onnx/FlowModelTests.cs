@@ -11,7 +11,10 @@ namespace FlowEngine.Inference.Tests.Onnx;
 public sealed class FlowModelTests
 {
     private static readonly FlowModelSpec s_spec = TestModels.Small();
-    private static readonly FlowModelMetadata s_metadata = new(3, [0.5f, -1f, 2f, 0f, 0f, 1e-3f, 7f], [1f, 2f, 0.25f, 1f, 3f, 1f, 1e-4f], 14.5f);
+    private static readonly FlowModelMetadata s_metadata = new(
+        3, [0.5f, -1f, 2f, 0f, 0f, 1e-3f, 7f], [1f, 2f, 0.25f, 1f, 3f, 1f, 1e-4f], 14.5f,
+        new Dictionary<string, float> { ["dst"] = 9.25f, ["log_bytes"] = 20f },
+        new Dictionary<string, string> { ["dst_hash_seed"] = "12345", ["apps"] = "dns,http,tls,ssh" });
 
     private static byte[] Exported() => FlowModelExporter.Export(TestModels.RandomWeights(s_spec, 41), s_metadata);
 
@@ -25,6 +28,15 @@ public sealed class FlowModelTests
         Assert.Equal(s_metadata.InputMean, model.Metadata.InputMean);
         Assert.Equal(s_metadata.InputStd, model.Metadata.InputStd);
         Assert.Equal(14.5f, model.Metadata.DefaultThreshold);
+        Assert.Equal(s_metadata.HeadThresholds, model.Metadata.HeadThresholds);
+        Assert.Equal(s_metadata.Properties, model.Metadata.Properties);
+    }
+
+    [Fact]
+    public void Export_ThresholdForUnknownHead_Throws()
+    {
+        var metadata = new FlowModelMetadata(3, new float[7], Enumerable.Repeat(1f, 7).ToArray(), 10f, new Dictionary<string, float> { ["nope"] = 1f });
+        Assert.Throws<ArgumentException>(() => FlowModelExporter.Export(TestModels.RandomWeights(s_spec, 41), metadata));
     }
 
     [Fact]
