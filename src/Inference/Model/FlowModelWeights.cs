@@ -1,5 +1,7 @@
 // Copyright (c) FlowEngine contributors. Licensed under the MIT License.
 
+using System.Buffers;
+
 namespace FlowEngine.Inference.Model;
 
 /// <summary>
@@ -67,9 +69,16 @@ public sealed class FlowModelWeights
             throw new ArgumentException($"Spans do not match the model ({Spec}).");
         }
 
-        float[] scratch = new float[10 * hs];
-        Span<float> s = scratch;
-        GruMath<float>.Forward(_parameters, Layout, x, h, s[..hs], s.Slice(hs, hs), s.Slice(2 * hs, hs), s.Slice(3 * hs, hs), hNew, outputs, s[(4 * hs)..]);
+        float[] scratch = ArrayPool<float>.Shared.Rent(10 * hs);
+        try
+        {
+            Span<float> s = scratch;
+            GruMath<float>.Forward(_parameters, Layout, x, h, s[..hs], s.Slice(hs, hs), s.Slice(2 * hs, hs), s.Slice(3 * hs, hs), hNew, outputs, s[(4 * hs)..]);
+        }
+        finally
+        {
+            ArrayPool<float>.Shared.Return(scratch);
+        }
     }
 
     internal static void InitializeInto<T>(FlowModelSpec spec, Random random, Span<T> p)

@@ -87,6 +87,49 @@ public sealed class OnnxFlowScorerTests(ITestOutputHelper output)
         Assert.All(scorer.State(2).ToArray(), v => Assert.Equal(0f, v));
     }
 
+    /// <summary>
+    /// The score is the training loss: scoring sequences flow by flow through the exported model in ONNX Runtime
+    /// gives the trainer's mean NLL per flow on the same sequences (with unknown targets and unequal lengths).
+    /// </summary>
+    [Fact]
+    public void Score_OverSequences_MeanEqualsTrainerMeanNll()
+    {
+        FlowModelSpec spec = TestModels.Small();
+        FlowModelWeights weights = TestModels.RandomWeights(spec, 35, 0.4);
+        FlowEngine.Inference.Training.FlowSequence[] seqs = TestModels.RandomSequences(spec, 36, 30, 17, 25, 40, 1, 33);
+        double expected = new FlowEngine.Inference.Training.FlowTrainer(spec, new() { BatchSize = 4, WindowLength = 8 }).MeanNll(weights, seqs);
+
+        using var scorer = new OnnxFlowScorer(Export(weights), seqs.Length, seqs.Length);
+        int nc = spec.CategoricalHeads.Count, ng = spec.GaussianHeads.Count;
+        double total = 0;
+        int flows = 0;
+        for (int t = 0; t < seqs.Max(s => s.Length); t++)
+        {
+            int[] vms = Enumerable.Range(0, seqs.Length).Where(v => t < seqs[v].Length).ToArray();
+            Span<float> rows = scorer.InputRows(vms.Length);
+            for (int i = 0; i < vms.Length; i++)
+            {
+                var s = seqs[vms[i]];
+                ReadOnlySpan<int> classes = s.Classes.AsSpan(t * nc, nc);
+                ReadOnlySpan<float> values = s.Values.AsSpan(t * ng, ng);
+                float score = scorer.Score(vms[i], classes, values, default);
+                bool known = classes.ToArray().Any(c => c >= 0) || values.ToArray().Any(v => !float.IsNaN(v));
+                if (t > 0 && known)
+                {
+                    total += score;
+                    flows++;
+                }
+
+                s.Rows.AsSpan(t * spec.InputWidth, spec.InputWidth).CopyTo(rows.Slice(i * spec.InputWidth, spec.InputWidth));
+            }
+
+            scorer.Step(vms);
+        }
+
+        output.WriteLine($"mean score via ONNX Runtime {total / flows:F6}, trainer mean NLL {expected:F6} over {flows} flows");
+        Assert.Equal(expected, total / flows, 1e-4);
+    }
+
     [Fact]
     public void Step_RepeatedVm_Throws()
     {
