@@ -413,7 +413,10 @@ public sealed class VmIdentityTable
     /// True for an address that can be one VM's own: not multicast, limited broadcast, link-local, loopback or
     /// unspecified (IPv4 0/8, 127/8, 169.254/16, 224/4 and above; IPv6 ::, ::1, fe80::/10, ff00::/8).
     /// </summary>
-    internal static bool IsUnicastEndpoint(IpAddress address, byte version)
+    /// <param name="address">The address.</param>
+    /// <param name="version">4 or 6.</param>
+    /// <returns>Whether it can be a VM's own address.</returns>
+    public static bool IsUnicastEndpoint(IpAddress address, byte version)
     {
         Span<byte> b = stackalloc byte[16];
         address.WriteBytes(b);

@@ -107,7 +107,7 @@ public sealed class ProfileStore
             d.CountFlow(outbound: false, record.FirstNs, record.LastNs, record.Protocol, app);
             d.AddBytes(record.LastNs, localHour, record.ReverseBytes, record.ForwardBytes);
             d.Peers.Add(peerKey, (long)record.ReverseBytes, record.FirstNs, peer);
-            d.PeerFirstSeen.Observe(peerKey, record.FirstNs, out _);
+            update.ResponderNewPeer = d.PeerFirstSeen.Observe(peerKey, record.FirstNs, out update.ResponderPeerFirstSeenNs);
             d.ServicesOffered.Add(service, (long)record.ReverseBytes, record.FirstNs, serviceLabel);
             update.Destination = d;
         }
@@ -468,7 +468,7 @@ public sealed class ProfileStore
     }
 }
 
-/// <summary>What one flow was new to (from <see cref="ProfileStore.Observe"/>), for the originator VM's profile.</summary>
+/// <summary>What one flow was new to (from <see cref="ProfileStore.Observe"/>): the originator's and the responder's profiles.</summary>
 public struct ProfileUpdate
 {
     /// <summary>The originator VM's profile, or null.</summary>
@@ -485,6 +485,12 @@ public struct ProfileUpdate
 
     /// <summary>When the originator first talked to this responder.</summary>
     public long PeerFirstSeenNs;
+
+    /// <summary>The responder VM had never (within its history) been called by this originator.</summary>
+    public bool ResponderNewPeer;
+
+    /// <summary>When the responder first saw this originator.</summary>
+    public long ResponderPeerFirstSeenNs;
 
     /// <summary>The service (protocol, port) was not among the originator's usual ones.</summary>
     public bool NewService;
