@@ -14,7 +14,7 @@ namespace FlowEngine.Tests.Export;
 /// stops it with SIGTERM (it writes and closes its file), and reads the file back with <c>nfdump -r FILE -q -N -6 -o fmt:...</c>
 /// (plain numbers, full IPv6 addresses). nfdump 1.7.1 shows no layer2SegmentId, so the VNI is checked by the decoder tests.
 /// </summary>
-public class NfdumpOracleTests
+public class IpfixNfdumpOracleTests
 {
     private const string Format = "fmt:%ts|%te|%pr|%sa|%da|%sp|%dp|%flg|%ipkt|%ibyt|%opkt|%obyt";
 
