@@ -17,7 +17,10 @@ public readonly record struct IpfixExporterStatistics
     /// <summary>Template messages sent (UDP: the first and each refresh; TCP: one per connection).</summary>
     public long TemplatesSent { get; init; }
 
-    /// <summary>Data messages not delivered: a UDP send that failed, a full TCP buffer, or what was left when <see cref="IpfixExporter.Complete"/> gave up.</summary>
+    /// <summary>
+    /// Messages not delivered: a UDP send that failed (template messages included), a message that found the TCP buffer
+    /// full, or what was left in it when <see cref="IpfixExporter.Complete"/> gave up.
+    /// </summary>
     public long MessagesDropped { get; init; }
 
     /// <summary>Data records in the dropped messages.</summary>

@@ -247,6 +247,40 @@ public class IpfixExporterTests
         Assert.True(stats.MessagesDropped > 2, $"{stats}");
     }
 
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void OnFlows_SteadyState_AllocatesNothingPerRecord(bool biflow)
+    {
+        // A collector socket that never reads: datagrams are sent (and dropped by its full queue), with no ICMP error.
+        using var collector = new UdpCollector();
+        FlowRecord[] records = [.. IpfixTcpTests.Records("suricata-verify/tests/vxlan-decoder-03/vxlan.pcap")];
+        using IpfixExporter exporter = IpfixExporter.Create(collector.Uri, new IpfixExporterOptions { Biflow = biflow });
+        // Warm up for a second: tiered compilation replaces the methods in the first few hundred milliseconds.
+        var warmUp = System.Diagnostics.Stopwatch.StartNew();
+        while (warmUp.ElapsedMilliseconds < 1000)
+        {
+            exporter.OnFlows(records);
+        }
+
+        exporter.Flush();
+        long[] allocated = new long[3];
+        for (int round = 0; round < allocated.Length; round++)
+        {
+            long before = GC.GetAllocatedBytesForCurrentThread();
+            for (int i = 0; i < 1000; i++)
+            {
+                exporter.OnFlows(records);
+            }
+
+            exporter.Flush();
+            allocated[round] = GC.GetAllocatedBytesForCurrentThread() - before;
+        }
+
+        Assert.True(allocated.All(a => a == 0), $"{string.Join(", ", allocated)} bytes allocated per round of {1000 * records.Length} records");
+        Assert.True(exporter.Statistics.RecordsSent >= 3000 * records.Length, $"{exporter.Statistics}");
+    }
+
     internal static void AssertSameFlow(in FlowRecord r, IpfixDecodedRecord d, bool reverse, bool biflow)
     {
         string at = $"flow {r.SourceAddress.ToString(r.IpVersion)}:{r.SourcePort} -> {r.DestinationAddress.ToString(r.IpVersion)}:{r.DestinationPort}";
