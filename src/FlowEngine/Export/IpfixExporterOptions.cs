@@ -57,6 +57,13 @@ public sealed class IpfixExporterOptions
     /// <exception cref="ArgumentOutOfRangeException">A setting is out of range.</exception>
     public void Validate()
     {
+        if (EnterpriseNumber is 0 or IpfixMessageWriter.ReversePen)
+        {
+            throw new ArgumentOutOfRangeException(
+                nameof(EnterpriseNumber), EnterpriseNumber,
+                $"EnterpriseNumber {EnterpriseNumber} is reserved (0 by IANA, 29305 for RFC 5103 reverse elements); use your own Private Enterprise Number or 32473 for tests");
+        }
+
         ArgumentOutOfRangeException.ThrowIfLessThan(MaxStringBytes, 0, nameof(MaxStringBytes));
         ArgumentOutOfRangeException.ThrowIfGreaterThan(MaxStringBytes, 4096, nameof(MaxStringBytes));
         ArgumentOutOfRangeException.ThrowIfGreaterThan(MaxMessageBytes, ushort.MaxValue, nameof(MaxMessageBytes));

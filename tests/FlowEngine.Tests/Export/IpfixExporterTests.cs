@@ -189,6 +189,16 @@ public class IpfixExporterTests
         Assert.Equal(maxMessageBytes == 600, maxMessageBytes >= IpfixMessageWriter.MinimumMessageBytes(options));
     }
 
+    [Theory]
+    [InlineData(0u)]
+    [InlineData(29305u)]
+    public void Create_ReservedEnterpriseNumber_Refused(uint pen)
+    {
+        var options = new IpfixExporterOptions { EnterpriseNumber = pen };
+        ArgumentOutOfRangeException e = Assert.Throws<ArgumentOutOfRangeException>(() => IpfixExporter.Create("udp://127.0.0.1:4739", options));
+        Assert.Contains("reserved", e.Message, StringComparison.Ordinal);
+    }
+
     [Fact]
     public void Udp_CollectorNotListening_DropsAreCountedNothingThrows()
     {
