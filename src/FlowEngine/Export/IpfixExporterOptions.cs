@@ -80,8 +80,11 @@ public sealed class IpfixExporterOptions
         ArgumentOutOfRangeException.ThrowIfLessThan(TcpBufferBytes, MaxMessageBytes * 2, nameof(TcpBufferBytes));
         ArgumentOutOfRangeException.ThrowIfGreaterThan(TcpBufferBytes, 1 << 30, nameof(TcpBufferBytes));
         ArgumentOutOfRangeException.ThrowIfLessThan(ReconnectDelay, TimeSpan.FromMilliseconds(1), nameof(ReconnectDelay));
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(ReconnectDelay, TimeSpan.FromHours(1), nameof(ReconnectDelay));
         ArgumentOutOfRangeException.ThrowIfLessThan(ConnectTimeout, TimeSpan.FromMilliseconds(1), nameof(ConnectTimeout));
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(ConnectTimeout, TimeSpan.FromHours(1), nameof(ConnectTimeout));
         ArgumentOutOfRangeException.ThrowIfLessThan(CompleteTimeout, TimeSpan.Zero, nameof(CompleteTimeout));
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(CompleteTimeout, TimeSpan.FromDays(1), nameof(CompleteTimeout));
         ArgumentNullException.ThrowIfNull(TimeProvider, nameof(TimeProvider));
     }
 }

@@ -161,9 +161,10 @@ internal sealed class IpfixTcpTransport : IpfixTransport
 
     private bool TryConnect(int nextSlot)
     {
-        var socket = new Socket(_collector.AddressFamily, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+        Socket? socket = null;
         try
         {
+            socket = new Socket(_collector.AddressFamily, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
             using var timeout = new CancellationTokenSource(_options.ConnectTimeout);
 #pragma warning disable VSTHRD002 // The sender thread is dedicated and has no synchronization context to deadlock.
             socket.ConnectAsync(_collector, timeout.Token).AsTask().GetAwaiter().GetResult();
@@ -172,7 +173,7 @@ internal sealed class IpfixTcpTransport : IpfixTransport
         }
         catch (Exception e) when (e is SocketException or OperationCanceledException)
         {
-            socket.Dispose();
+            socket?.Dispose();
             _counters.ConnectionError();
             return false;
         }
