@@ -6,6 +6,7 @@ using FlowEngine;
 using FlowEngine.AppLayer;
 using FlowEngine.Capture;
 using FlowEngine.Context;
+using FlowEngine.Export;
 using FlowEngine.Flows;
 using FlowEngine.Sensor;
 using Spectre.Console;
@@ -20,11 +21,12 @@ var maxFlowsOption = new Option<int>("--max-flows") { Description = "Flow table 
 var vxlanPortOption = new Option<ushort[]>("--vxlan-port") { Description = "Extra UDP destination port decoded as VXLAN (repeatable), e.g. 8472.", AllowMultipleArgumentsPerToken = true };
 var quietOption = new Option<bool>("--quiet") { Description = "No summary on stderr." };
 var noMetadataOption = new Option<bool>("--no-metadata") { Description = "Flow records only: no application metadata (DNS, HTTP, TLS, SSH)." };
+var ipfixOption = new Option<string?>("--ipfix") { Description = "Also export the flows as IPFIX to a collector: udp://HOST:PORT or tcp://HOST:PORT (docs/ipfix.md)." };
 var inventoryOption = new Option<FileInfo?>("--inventory") { Description = "VM inventory (CSV name,tenant,vni,inner_ip,inner_mac,role,hypervisor; .json; or libvirt domain .xml). Without it, VMs are learned from the traffic." };
 
 var flowsCommand = new Command("flows", "Turn a capture into flow records (JSON Lines) and print a summary to stderr.")
 {
-    captureArgument, outOption, maxFlowsOption, vxlanPortOption, quietOption, noMetadataOption, inventoryOption,
+    captureArgument, outOption, maxFlowsOption, vxlanPortOption, quietOption, noMetadataOption, inventoryOption, ipfixOption,
 };
 flowsCommand.SetAction(parse =>
 {
@@ -66,6 +68,20 @@ flowsCommand.SetAction(parse =>
     AppMetadataTable? metadata = parse.GetValue(noMetadataOption) ? null : new AppMetadataTable();
     var vms = new VmIdentityTable(inventory);
     using var writer = new FlowJsonWriter(output, ownsStream: true, metadata, vms);
+    IpfixExporter? ipfix = null;
+    try
+    {
+        string? collector = parse.GetValue(ipfixOption);
+        ipfix = collector is null ? null : IpfixExporter.Create(collector, metadata: metadata);
+    }
+    catch (ArgumentException e)
+    {
+        err.MarkupLine($"[red]error:[/] --ipfix: {Markup.Escape(e.Message)}");
+        return 2;
+    }
+
+    using IpfixExporter? ipfixScope = ipfix;
+    IFlowSink sink = ipfix is null ? writer : FlowSink.Composite(writer, ipfix);
     var clock = Stopwatch.StartNew();
     int exitCode = 0;
     PipelineStatistics statistics = new();
@@ -75,9 +91,9 @@ flowsCommand.SetAction(parse =>
         using CaptureFileReader source = CaptureFile.Open(path);
         bool progress = !(quiet || Console.IsErrorRedirected || source.IsCompressed);
         statistics = metadata is null
-            ? Run(new FlowPipeline<VmIdentityExtension>(writer, options, new VmIdentityExtension(vms)), source, err, progress, path, out error)
+            ? Run(new FlowPipeline<VmIdentityExtension>(sink, options, new VmIdentityExtension(vms)), source, err, progress, path, out error)
             : Run(
-                new FlowPipeline<FlowExtensions<AppMetadataExtension, VmIdentityExtension>>(writer, options, new(new AppMetadataExtension(metadata), new VmIdentityExtension(vms))),
+                new FlowPipeline<FlowExtensions<AppMetadataExtension, VmIdentityExtension>>(sink, options, new(new AppMetadataExtension(metadata), new VmIdentityExtension(vms))),
                 source, err, progress, path, out error);
     }
     catch (Exception e) when (e is CaptureFormatException or IOException or UnauthorizedAccessException)
@@ -94,10 +110,20 @@ flowsCommand.SetAction(parse =>
     }
 
     writer.Flush();
+    ipfix?.Complete();
     clock.Stop();
     if (!quiet)
     {
         Summary.Print(err, path, statistics, writer.Count, clock.Elapsed, vms);
+    }
+
+    if (ipfix is not null)
+    {
+        // Always, even with --quiet: a drop must not go unnoticed.
+        IpfixExporterStatistics x = ipfix.Statistics;
+        Console.Error.WriteLine(
+            $"ipfix {ipfix.Transport}://{ipfix.Collector}: {x.MessagesSent} messages, {x.RecordsSent} records, {x.BytesSent} bytes, " +
+            $"{x.TemplatesSent} template sends, {x.MessagesDropped} messages ({x.RecordsDropped} records) dropped, {x.Reconnects} reconnects");
     }
 
     return exitCode;
