@@ -176,5 +176,5 @@ static void RunWithProgress<TExtension>(IAnsiConsole console, FlowPipeline<TExte
     }
 }
 
-var root = new RootCommand("FlowEngine sensor: flows, and (in later versions) detection, from captures and live interfaces.") { flowsCommand, ProfileCommand.Create(inventoryOption) };
+var root = new RootCommand("FlowEngine sensor: flows, and (in later versions) detection, from captures and live interfaces.") { flowsCommand, ProfileCommand.Create(inventoryOption), ModelCommands.Train(inventoryOption), ModelCommands.Detect(inventoryOption) };
 return root.Parse(args).Invoke();

@@ -217,6 +217,43 @@ public class SensorCliTests
     }
 
     [Fact]
+    public void TrainThenDetect_WritesAModel_AndScoresTheCaptureWithIt()
+    {
+        string inventory = Path.Combine(Repository.Root(), "samples", "data", "lab-small.inventory.csv");
+        string dir = Directory.CreateTempSubdirectory("fe-model-cli-").FullName;
+        try
+        {
+            string model = Path.Combine(dir, "lab.onnx");
+            (int exit, _, string stderr) = RunSensor("train", DefaultCapture, "--inventory", inventory, "--out", model, "--epochs", "2", "--hidden", "8");
+            Assert.Equal(0, exit);
+            Assert.True(new FileInfo(model).Length > 1000);
+            Assert.Contains("epoch 1/2", stderr, StringComparison.Ordinal);
+
+            (exit, string stdout, stderr) = RunSensor("detect", DefaultCapture, "--inventory", inventory, "--model", model, "--all");
+            Assert.Equal(0, exit);
+            string[] lines = stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+            Assert.True(lines.Length > 2000, $"{lines.Length} scored flows");
+            foreach (string line in lines)
+            {
+                JsonElement r = JsonDocument.Parse(line).RootElement;
+                Assert.Equal("anomaly", r.GetProperty("type").GetString());
+                Assert.Equal(r.GetProperty("alert").GetBoolean(), r.GetProperty("score").GetDouble() > r.GetProperty("threshold").GetDouble());
+                Assert.Equal(6, r.GetProperty("heads").EnumerateObject().Count());
+            }
+
+            Assert.Contains("flows scored", stderr, StringComparison.Ordinal);
+            File.WriteAllBytes(model, [1, 2, 3]);
+            (exit, _, stderr) = RunSensor("detect", DefaultCapture, "--model", model);
+            Assert.Equal(2, exit);
+            Assert.Contains(model, stderr.Replace("\n", string.Empty, StringComparison.Ordinal), StringComparison.Ordinal);
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
+    [Fact]
     public void Flows_MissingFile_ClearError()
     {
         (int exit, _, string stderr) = RunSensor("flows", "/nonexistent/capture.pcap");

@@ -1,0 +1,244 @@
+// Copyright (c) FlowEngine contributors. Licensed under the MIT License.
+
+using System.CommandLine;
+using System.Globalization;
+using System.Text.Json;
+using FlowEngine.AppLayer;
+using FlowEngine.Capture;
+using FlowEngine.Context;
+using FlowEngine.Context.Profiles;
+using FlowEngine.Flows;
+using FlowEngine.Inference.Detection;
+using FlowEngine.Inference.Features;
+using FlowEngine.Inference.Model;
+using FlowEngine.Inference.Onnx;
+using FlowEngine.Inference.Training;
+using Spectre.Console;
+
+namespace FlowEngine.Sensor;
+
+/// <summary>
+/// <c>train</c>: learn the flow model from a capture's flows and write it as ONNX; <c>detect</c>: score a capture's flows
+/// with a model and each VM's adaptive threshold, writing the deviating flows as JSON Lines (docs/model.md).
+/// </summary>
+internal static class ModelCommands
+{
+    public static Command Train(Option<FileInfo?> inventoryOption)
+    {
+        var capture = new Argument<FileInfo?>("capture") { Description = "Training capture (normal traffic). Default: the bundled lab capture.", Arity = ArgumentArity.ZeroOrOne };
+        var output = new Option<FileInfo>("--out") { Description = "Where to write the model (ONNX).", Required = true };
+        var hidden = new Option<int>("--hidden") { Description = "GRU state size.", DefaultValueFactory = _ => 32 };
+        var epochs = new Option<int>("--epochs") { Description = "Most epochs (early stopping on a held-out part ends sooner).", DefaultValueFactory = _ => 30 };
+        var seed = new Option<int>("--seed") { Description = "Seed: the same capture and seed give the same model.", DefaultValueFactory = _ => 1 };
+        var zone = new Option<string?>("--time-zone") { Description = "Time zone of the time-of-day features (IANA id). Default UTC." };
+        var command = new Command("train", "Learn each VM's normal sequence of flows from a capture and write the model as ONNX.") { capture, inventoryOption, output, hidden, epochs, seed, zone };
+        command.SetAction(parse =>
+        {
+            IAnsiConsole err = Consoles.Error();
+            if (!TryInputs(parse, capture, inventoryOption, zone, err, out string path, out VmInventory? inventory, out FlowClock clock))
+            {
+                return 2;
+            }
+
+            int h = parse.GetValue(hidden), e = parse.GetValue(epochs);
+            if (h is < 4 or > 512 || e is < 1 or > 10_000)
+            {
+                err.MarkupLine("[red]error:[/] --hidden must be 4 to 512 and --epochs 1 to 10,000");
+                return 2;
+            }
+
+            FlowDataset data = Collect(path, inventory, clock, err, out int exit);
+            err.MarkupLine($"{data.Rows:N0} flow rows of {data.VmCount:N0} VMs");
+            TrainedFlowModel model;
+            try
+            {
+                var progress = new Progress(err);
+                model = FlowModelTraining.Train(data, h, new FlowTrainerOptions { MaxEpochs = e, Seed = parse.GetValue(seed) }, progress: progress);
+            }
+            catch (ArgumentException ex)
+            {
+                err.MarkupLine($"[red]error:[/] {Markup.Escape(ex.Message)}");
+                return 1;
+            }
+
+            FileInfo to = parse.GetValue(output)!;
+            FlowModelExporter.Export(model.Weights, model.Metadata, to.FullName);
+            err.MarkupLine($"model: {Markup.Escape(to.FullName)} ({model.Training.Epochs} epochs, best held-out NLL {model.Training.BestValidationLoss:F3} nats/flow at epoch {model.Training.BestEpoch}, default threshold {model.Metadata.DefaultThreshold:F2}, {model.Training.Elapsed.TotalSeconds:F1} s)");
+            return exit;
+        });
+        return command;
+    }
+
+    public static Command Detect(Option<FileInfo?> inventoryOption)
+    {
+        var capture = new Argument<FileInfo?>("capture") { Description = "Capture to score. Default: the bundled lab capture.", Arity = ArgumentArity.ZeroOrOne };
+        var modelOption = new Option<FileInfo>("--model") { Description = "The model (ONNX, from train).", Required = true };
+        var all = new Option<bool>("--all") { Description = "Write every scored flow, not only the deviating ones." };
+        var risk = new Option<double>("--risk") { Description = "Probability of a normal flow passing its VM's threshold (1e-6 to 0.01).", DefaultValueFactory = _ => 1e-3 };
+        var calibration = new Option<int>("--calibration") { Description = "Scored flows of a VM before its own threshold exists.", DefaultValueFactory = _ => 64 };
+        var zone = new Option<string?>("--time-zone") { Description = "Time zone of the time-of-day features (IANA id). Default UTC." };
+        var command = new Command("detect", "Score every flow against its VM's predicted next flow and write the deviating ones (JSON Lines).") { capture, inventoryOption, modelOption, all, risk, calibration, zone };
+        command.SetAction(parse =>
+        {
+            IAnsiConsole err = Consoles.Error();
+            if (!TryInputs(parse, capture, inventoryOption, zone, err, out string path, out VmInventory? inventory, out FlowClock clock))
+            {
+                return 2;
+            }
+
+            FlowReplayScorer scorer;
+            try
+            {
+                FlowModel model = FlowModel.Load(parse.GetValue(modelOption)!.FullName, FeatureSchema.Version, FeatureSchema.Width);
+                scorer = new FlowReplayScorer(model, new FlowThresholdOptions { Risk = parse.GetValue(risk), Calibration = parse.GetValue(calibration) });
+                _ = new Inference.Thresholds.SpotThreshold(scorer.Options.Risk, scorer.Options.Calibration); // refuses settings out of range
+            }
+            catch (Exception e) when (e is FlowModelFormatException or IOException or UnauthorizedAccessException or ArgumentException)
+            {
+                err.MarkupLine($"[red]error:[/] {Markup.Escape(e.Message)}");
+                return 2;
+            }
+
+            FlowDataset data = Collect(path, inventory, clock, err, out int exit);
+            IReadOnlyList<FlowScore> scores = scorer.Score(data);
+            bool everything = parse.GetValue(all);
+            using (Stream stdout = Console.OpenStandardOutput())
+            using (var json = new Utf8JsonWriter(stdout))
+            {
+                FlowModelSpec spec = FlowModelTraining.Spec(1);
+                foreach (FlowScore s in scores)
+                {
+                    if (!s.Scored || !(s.Alert || everything))
+                    {
+                        continue;
+                    }
+
+                    Write(json, s, spec);
+                    json.Flush();
+                    stdout.Write("\n"u8);
+                    json.Reset(stdout);
+                }
+            }
+
+            int alerts = scores.Count(s => s.Alert);
+            err.MarkupLine($"{scores.Count(s => s.Scored):N0} flows scored, {alerts:N0} deviating, {scores.Count(s => s.Scored && s.Calibrating):N0} scored while their VM calibrated");
+            foreach (IGrouping<string, FlowScore> vm in scores.Where(s => s.Alert).GroupBy(s => s.Vm).OrderByDescending(g => g.Count()).Take(10))
+            {
+                err.MarkupLine($"  {Markup.Escape(vm.Key)}: {vm.Count():N0}");
+            }
+
+            return exit;
+        });
+        return command;
+    }
+
+    private static void Write(Utf8JsonWriter json, FlowScore s, FlowModelSpec spec)
+    {
+        FlowRecord r = s.Record;
+        json.WriteStartObject();
+        json.WriteString("type", "anomaly");
+        json.WriteString("vm", s.Vm);
+        json.WriteString("perspective", s.Perspective == FlowPerspective.Originator ? "originator" : "responder");
+        json.WriteNumber("vn_id", r.VnId);
+        json.WriteNumber("proto", r.Protocol);
+        json.WriteString("src_ip", r.SourceAddress.ToString(r.IpVersion));
+        json.WriteNumber("src_port", r.SourcePort);
+        json.WriteString("dst_ip", r.DestinationAddress.ToString(r.IpVersion));
+        json.WriteNumber("dst_port", r.DestinationPort);
+        json.WriteNumber("first_ts", Math.Round(r.FirstNs / 1e9, 6));
+        json.WriteNumber("last_ts", Math.Round(r.LastNs / 1e9, 6));
+        json.WriteNumber("score", Math.Round(s.Score, 4));
+        json.WriteNumber("threshold", Math.Round(s.Threshold, 4));
+        json.WriteBoolean("alert", s.Alert);
+        json.WriteBoolean("calibrating", s.Calibrating);
+        json.WriteStartObject("heads");
+        for (int h = 0; h < s.Components.Length; h++)
+        {
+            json.WriteNumber(spec.HeadName(h), Math.Round(s.Components[h], 4));
+        }
+
+        json.WriteEndObject();
+        json.WriteEndObject();
+    }
+
+    private static bool TryInputs(ParseResult parse, Argument<FileInfo?> capture, Option<FileInfo?> inventoryOption, Option<string?> zone, IAnsiConsole err, out string path, out VmInventory? inventory, out FlowClock clock)
+    {
+        path = parse.GetValue(capture)?.FullName ?? DefaultCapture.Path;
+        inventory = null;
+        clock = new FlowClock();
+        try
+        {
+            if (parse.GetValue(zone) is string id)
+            {
+                clock = new FlowClock(TimeZoneInfo.FindSystemTimeZoneById(id));
+            }
+
+            FileInfo? file = parse.GetValue(inventoryOption);
+            inventory = file is null ? null : VmInventory.Load(file.FullName);
+            return true;
+        }
+        catch (Exception e) when (e is TimeZoneNotFoundException or InvalidTimeZoneException or VmInventoryFormatException or IOException or UnauthorizedAccessException)
+        {
+            err.MarkupLine($"[red]error:[/] {Markup.Escape(e.Message)}");
+            return false;
+        }
+    }
+
+    // The capture's flows with VM identity, application metadata and profile novelty, as feature rows per VM.
+    private static FlowDataset Collect(string path, VmInventory? inventory, FlowClock clock, IAnsiConsole err, out int exit)
+    {
+        exit = 0;
+        var metadata = new AppMetadataTable();
+        var vms = new VmIdentityTable(inventory);
+        var profiles = new ProfileStore(new ProfileOptions { TimeZone = clock.Zone });
+        var data = new FlowDataset(clock);
+        try
+        {
+            using CaptureFileReader source = CaptureFile.Open(path);
+            using var pipeline = new FlowPipeline<FlowExtensions<AppMetadataExtension, VmIdentityExtension>>(
+                new DatasetSink(data, metadata, vms, profiles), new FlowPipelineOptions(), new(new AppMetadataExtension(metadata), new VmIdentityExtension(vms)));
+            pipeline.Run(source);
+        }
+        catch (Exception e) when (e is CaptureFormatException or IOException or UnauthorizedAccessException)
+        {
+            // The flows before the damage are kept.
+            err.MarkupLine($"[red]error:[/] {Markup.Escape(e.Message)}");
+            exit = 1;
+        }
+
+        if (data.RowsDropped > 0)
+        {
+            err.MarkupLine($"[yellow]warning:[/] {data.RowsDropped:N0} flow rows beyond {data.MaxRows:N0} not kept");
+        }
+
+        return data;
+    }
+
+    private sealed class DatasetSink(FlowDataset data, AppMetadataTable metadata, VmIdentityTable vms, ProfileStore profiles) : IFlowSink
+    {
+        public void OnFlows(ReadOnlySpan<FlowRecord> records)
+        {
+            for (int i = 0; i < records.Length; i++)
+            {
+                VmIdentity v = vms.ForRecord(i);
+                AppMetadata m = metadata.ForRecord(i);
+                ProfileUpdate update = profiles.Observe(in records[i], in v, m);
+                var context = new FlowContext(v, m, update, hasMetadata: true, hasProfile: true);
+                data.Add(in records[i], in context);
+            }
+        }
+
+        public void Flush()
+        {
+        }
+
+        public void Complete()
+        {
+        }
+    }
+
+    private sealed class Progress(IAnsiConsole err) : IProgress<TrainingProgress>
+    {
+        public void Report(TrainingProgress p) => err.MarkupLine(string.Create(CultureInfo.InvariantCulture, $"epoch {p.Epoch}/{p.MaxEpochs}: train NLL {p.TrainLoss:F3}, held-out {p.ValidationLoss:F3} (best {p.BestValidationLoss:F3} at {p.BestEpoch}), {p.Elapsed.TotalSeconds:F1} s"));
+    }
+}
