@@ -32,8 +32,9 @@ public sealed record CgroupV1Paths(string? Cpuacct, string? Memory, string? Blki
 /// is used in the memory and blkio hierarchies).
 /// </summary>
 /// <remarks>
-/// <para>Since Linux 6.9 the blk-throttle statistics are kept only for a disk on which throttling has been configured
-/// (any <c>blkio.throttle.*_device</c> limit in any cgroup of that disk); elsewhere the file reads as zeros. Buffered
+/// <para>Recent kernels (seen on 6.18) set blk-throttle up for a disk only once a <c>blkio.throttle.*_device</c> rule
+/// names it, and keep these statistics only from then on; before, the file reads <c>Total 0</c>. A rule with a limit
+/// no disk reaches (e.g. 1 TiB/s) turns the accounting on without throttling anything. Buffered
 /// writes reach the disk from the flusher threads and v1 charges them to the root cgroup; direct I/O (what QEMU uses
 /// with <c>cache=none</c>) is charged to the VM.</para>
 /// <para>Files stay open between samples; a sample is three preads and no allocation.</para>

@@ -142,9 +142,9 @@ public class CgroupStateProviderTests(ITestOutputHelper output)
 
     /// <summary>
     /// cgroup v1 blkio: 64 MiB written with O_DIRECT to a file on a real disk, then read back with O_DIRECT, show as
-    /// disk write and read bytes within [1.0, 1.1] of 64 MiB. Since Linux 6.9 blk-throttle keeps these statistics only
-    /// on a disk with a throttle rule, so the test sets a 1 TiB/s (no-op) write limit on its own cgroup; the rule goes
-    /// with the cgroup.
+    /// disk write and read bytes within [1.0, 1.1] of 64 MiB. This kernel (6.18) keeps blk-throttle statistics only for
+    /// a disk that a throttle rule names, so the test sets a 1 TiB/s (no-op) write limit on its own cgroup; the rule
+    /// goes with the cgroup, the disk's throttling stays set up with no limit.
     /// </summary>
     [Fact]
     public void V1_Blkio_DirectWritesAndReadsAreSeen()
