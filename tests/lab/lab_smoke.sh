@@ -77,4 +77,36 @@ gen=$(tshark -n -r "$out/run/eval-geneve.pcapng" -Y "geneve.vni == 5002 && genev
   -T fields -e ip.src 2>/dev/null | grep -c '^192\.0\.2\.[0-9]*,10\.0\.0\.')
 check "Geneve copy decodes: VNI 5002 with options and an inner IPv4 packet ($gen packets)" test "${gen:-0}" -gt 0
 
+# the VM resource state timeline: every VM sampled about once a second across the capture, from its own cgroup
+state="$out/run/eval.vm-state.csv"
+first=$(capinfos -a -S -r -T "$cap" 2>/dev/null | cut -f2); last=$(capinfos -e -S -r -T "$cap" 2>/dev/null | cut -f2)
+state_ok() { # timeline inventory first_ts last_ts
+  python3 - "$@" <<'PYEOF'
+import csv, sys
+path, inventory, first, last = sys.argv[1], sys.argv[2], float(sys.argv[3]), float(sys.argv[4])
+lines = open(path).read().splitlines()
+assert lines[0] == "time_ns,vm,cpu_ns,memory_bytes,disk_read_bytes,disk_write_bytes", lines[0]
+vms = {r["name"] for r in csv.DictReader(open(inventory)) if r["role"] != "gateway"}
+series = {}
+for row in csv.DictReader(lines):
+    series.setdefault(row["vm"], []).append((int(row["time_ns"]), int(row["cpu_ns"]), int(row["memory_bytes"])))
+assert set(series) == vms, f"VMs in the timeline {sorted(series)} != inventory {sorted(vms)}"
+busy = 0
+for vm, s in series.items():
+    times = [t for t, _, _ in s]
+    assert times == sorted(times), f"{vm}: samples out of order"
+    assert times[0] <= first * 1e9 + 1.5e9 and times[-1] >= last * 1e9 - 1.5e9, f"{vm}: samples do not cover the capture"
+    gaps = [b - a for a, b in zip(times, times[1:])]
+    assert max(gaps) < 3e9, f"{vm}: a gap of {max(gaps) / 1e9:.1f} s between samples"
+    assert all(b[1] >= a[1] for a, b in zip(s, s[1:])), f"{vm}: cpu_ns goes backwards"
+    busy += s[-1][1] > s[0][1]
+print(f"     {len(series)} VMs, {sum(map(len, series.values()))} samples, {busy} VMs used CPU")
+assert busy == len(vms), f"only {busy} of {len(vms)} VMs show CPU time: their processes are not in their cgroups"
+PYEOF
+}
+check "eval.vm-state.csv: every VM's cgroup sampled each second over the capture, all used CPU" \
+  state_ok "$state" "$out/run/inventory.csv" "${first:-0}" "${last:-0}"
+left=$(find /sys/fs/cgroup -maxdepth 6 -type d -name "$p.lab" 2>/dev/null | head -3)
+check "run removed its VM cgroups${left:+: $left}" test -z "$left"
+
 finish
