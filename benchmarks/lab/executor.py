@@ -31,7 +31,12 @@ def main():
     ap.add_argument("--here", required=True)
     ap.add_argument("--content", required=True)
     ap.add_argument("--out", required=True)
+    ap.add_argument("--cgroups", help="vmcgroup.py state: commands in a VM's namespace run in the VM's cgroups")
     a = ap.parse_args()
+    vm_procs = {}
+    if a.cgroups:
+        for vm, dirs in json.load(open(a.cgroups))["vms"].items():
+            vm_procs[vm] = " ".join(os.path.join(d, "cgroup.procs") for d in dirs.values())
     env = {"py": sys.executable, "here": a.here, "content": a.content}
     phase = json.load(open(a.timeline))["phases"][a.phase]
     wf = open(os.path.join(a.out, f"{a.phase}.windows.csv"), "w", newline="")
@@ -55,6 +60,10 @@ def main():
                 e = pending.pop(0)
                 cmd = ["ip", "netns", "exec", f"{a.prefix}-{e['ns']}", "timeout", "-k", "1", str(e["timeout"])]
                 cmd += subst(e["argv"], env)
+                if vm_procs.get(e["ns"]):
+                    # join the VM's cgroups from outside the namespace (ip netns exec hides /sys/fs/cgroup), then exec
+                    cmd = ["sh", "-c", 'for f in $1; do echo $$ > "$f"; done; shift; exec "$@"', "sh",
+                           vm_procs[e["ns"]]] + cmd
                 st = time.time()
                 p = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=errlog)
                 running.append((p, e, st))

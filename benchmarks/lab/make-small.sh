@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Writes samples/data/lab-small.pcapng (+ .labels.csv, .inventory.csv): a ~2-minute evaluation phase of the lab with
+# Writes samples/data/lab-small.pcapng (+ .labels.csv, .inventory.csv, .vm-state.csv): a ~2-minute evaluation phase of the lab with
 # all six attacks at reduced volume, underlay (VXLAN) capture with real timestamps. Run as root; about 3 minutes.
 #   sudo benchmarks/lab/make-small.sh [SEED]
 set -euo pipefail
@@ -13,5 +13,6 @@ trap 'rm -rf "$tmp"' EXIT
 cp "$tmp/eval-underlay.pcapng" "$data/lab-small.pcapng"
 cp "$tmp/eval.labels.csv" "$data/lab-small.labels.csv"
 cp "$tmp/inventory.csv" "$data/lab-small.inventory.csv"
+cp "$tmp/eval.vm-state.csv" "$data/lab-small.vm-state.csv"
 capinfos -c -s -u "$data/lab-small.pcapng"
 echo "labels: $(($(wc -l <"$data/lab-small.labels.csv") - 1))"

@@ -90,6 +90,7 @@ cleanup() {
     ip netns del "$ns" 2>/dev/null
     rm -rf "/etc/netns/$ns"
   done
+  [[ -f "$work/cgroups.json" ]] && $PY "$here/vmcgroup.py" remove --state "$work/cgroups.json"
   rm -rf /etc/netns/"$P"-* "$work"
   log "torn down (exit $rc)"
   exit $rc
@@ -98,8 +99,14 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 nsx() { local ns=$1; shift; ip netns exec "$P-$ns" "$@"; }
-# start a long-running service inside a namespace; its pid is remembered for the teardown
-svc() { local ns=$1; shift; ip netns exec "$P-$ns" "$@" >>"$work/services.log" 2>&1 & bg_pids+=($!); }
+# start a long-running service inside a namespace (in the VM's cgroups, when it is a VM); its pid is remembered
+# for the teardown. The cgroups are joined before ip netns exec, which remounts /sys and hides the cgroup mounts.
+svc() {
+  local ns=$1; shift
+  local procs; procs=$($PY "$here/vmcgroup.py" procs --state "$work/cgroups.json" "$ns" 2>/dev/null)
+  ( for f in $procs; do echo "$BASHPID" > "$f"; done; exec ip netns exec "$P-$ns" "$@" ) >>"$work/services.log" 2>&1 &
+  bg_pids+=($!)
+}
 
 # ---------------------------------------------------------------- schedule (deterministic for a seed)
 log "schedule: seed $seed, train ${train_minutes} min -> ${days_train} days, eval ${minutes} min -> ${days_eval} days"
@@ -238,6 +245,9 @@ for ns in $(ip netns list | awk '{print $1}' | grep "^$P-"); do
   done
 done
 
+# ---------------------------------------------------------------- a cgroup per VM (resource state timeline)
+$PY "$here/vmcgroup.py" create --prefix "$P" --inventory "$out/inventory.csv" --state "$work/cgroups.json" --disk-of "$work"
+
 # ---------------------------------------------------------------- content and services
 log "starting services"
 $PY "$here/content.py" --seed "$seed" --volume "$volume" --out "$work/content"
@@ -281,12 +291,15 @@ capture_phase() { # phase
   ip netns exec "$P-gw" timeout -k 2 $(( 600 + ${2:-0} )) tcpdump -n -q -i ext0 -s "$snaplen" --time-stamp-precision=nano \
     -w "$work/$phase-gateway.pcap" >>"$work/tcpdump.log" 2>&1 & t2=$!
   bg_pids+=("$t1" "$t2")
+  $PY "$here/vmcgroup.py" record --state "$work/cgroups.json" --out "$out/$phase.vm-state.csv" & t3=$!
+  bg_pids+=("$t3")
   sleep 1
   $PY "$here/executor.py" --timeline "$out/timeline.json" --phase "$phase" --prefix "$P" --here "$here" \
-    --content "$work/content" --out "$out"
+    --content "$work/content" --out "$out" --cgroups "$work/cgroups.json"
   sleep 1
   kill -INT "$t1" "$t2" 2>/dev/null || true
-  wait "$t1" "$t2" 2>/dev/null || true
+  kill -TERM "$t3" 2>/dev/null || true
+  wait "$t1" "$t2" "$t3" 2>/dev/null || true
   # tcpdump writes pcap: convert to pcapng (nanosecond if_tsresol kept) and sort by timestamp (the SPAN copies
   # reach the capture from several CPUs, a few packets per minute by up to ~0.1 ms out of order)
   for cap in underlay gateway; do

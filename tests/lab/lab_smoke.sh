@@ -13,12 +13,13 @@ if ((EUID != 0)); then bad "must run as root (network namespaces)"; finish; fi
 out=$(mktemp -d /tmp/lab-smoke.XXXXXX)
 trap 'rm -rf "$out"' EXIT
 
-# leftovers of one run, by its prefix: namespaces, links in the root namespace, resolver dirs, work dirs
+# leftovers of one run, by its prefix: namespaces, links in the root namespace, resolver dirs, work dirs, VM cgroups
 leftovers() {
   local p=$1
   { ip netns list | awk '{print $1}' | grep "^$p-"
     ip -o link show | grep -- "$p"
-    ls -d /etc/netns/"$p"-* /tmp/"$p".* 2>/dev/null; } | head -5
+    ls -d /etc/netns/"$p"-* /tmp/"$p".* 2>/dev/null
+    find /sys/fs/cgroup -maxdepth 6 -type d -name "$p.lab" 2>/dev/null; } | head -5
 }
 prefix_of() { grep -o '\[lab fl[0-9]\{4\} ' "$1" | head -1 | awk '{print $2}'; }
 
@@ -76,5 +77,35 @@ check "time-warped capture spans more than 6 hours (${span_days:-?} s)" test "${
 gen=$(tshark -n -r "$out/run/eval-geneve.pcapng" -Y "geneve.vni == 5002 && geneve.option.class == 0xff01" \
   -T fields -e ip.src 2>/dev/null | grep -c '^192\.0\.2\.[0-9]*,10\.0\.0\.')
 check "Geneve copy decodes: VNI 5002 with options and an inner IPv4 packet ($gen packets)" test "${gen:-0}" -gt 0
+
+# the VM resource state timeline: every VM sampled about once a second across the capture, from its own cgroup
+state="$out/run/eval.vm-state.csv"
+first=$(capinfos -a -S -r -T "$cap" 2>/dev/null | cut -f2); last=$(capinfos -e -S -r -T "$cap" 2>/dev/null | cut -f2)
+state_ok() { # timeline inventory first_ts last_ts
+  python3 - "$@" <<'PYEOF'
+import csv, sys
+path, inventory, first, last = sys.argv[1], sys.argv[2], float(sys.argv[3]), float(sys.argv[4])
+lines = open(path).read().splitlines()
+assert lines[0] == "time_ns,vm,cpu_ns,memory_bytes,disk_read_bytes,disk_write_bytes", lines[0]
+vms = {r["name"] for r in csv.DictReader(open(inventory)) if r["role"] != "gateway"}
+series = {}
+for row in csv.DictReader(lines):
+    series.setdefault(row["vm"], []).append((int(row["time_ns"]), int(row["cpu_ns"]), int(row["memory_bytes"])))
+assert set(series) == vms, f"VMs in the timeline {sorted(series)} != inventory {sorted(vms)}"
+busy = 0
+for vm, s in series.items():
+    times = [t for t, _, _ in s]
+    assert times == sorted(times), f"{vm}: samples out of order"
+    assert times[0] <= first * 1e9 + 1.5e9 and times[-1] >= last * 1e9 - 1.5e9, f"{vm}: samples do not cover the capture"
+    gaps = [b - a for a, b in zip(times, times[1:])]
+    assert max(gaps) < 3e9, f"{vm}: a gap of {max(gaps) / 1e9:.1f} s between samples"
+    assert all(b[1] >= a[1] for a, b in zip(s, s[1:])), f"{vm}: cpu_ns goes backwards"
+    busy += s[-1][1] > s[0][1]
+print(f"     {len(series)} VMs, {sum(map(len, series.values()))} samples, {busy} VMs used CPU")
+assert busy == len(vms), f"only {busy} of {len(vms)} VMs show CPU time: their processes are not in their cgroups"
+PYEOF
+}
+check "eval.vm-state.csv: every VM's cgroup sampled each second over the capture, all used CPU" \
+  state_ok "$state" "$out/run/inventory.csv" "${first:-0}" "${last:-0}"
 
 finish
