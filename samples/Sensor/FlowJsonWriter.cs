@@ -19,9 +19,11 @@ internal sealed class FlowJsonWriter : IFlowSink, IDisposable
     private readonly bool _ownsStream;
     private readonly AppMetadataTable? _metadata;
     private readonly VmIdentityTable? _vms;
+    private readonly IVmStateSource? _states;
 
-    public FlowJsonWriter(Stream stream, bool ownsStream, AppMetadataTable? metadata = null, VmIdentityTable? vms = null)
+    public FlowJsonWriter(Stream stream, bool ownsStream, AppMetadataTable? metadata = null, VmIdentityTable? vms = null, IVmStateSource? states = null)
     {
+        _states = states;
         _stream = stream;
         _ownsStream = ownsStream;
         _metadata = metadata;
@@ -90,7 +92,7 @@ internal sealed class FlowJsonWriter : IFlowSink, IDisposable
         _json.WriteString("end_reason"u8, EndReasonName(r.EndReason));
         if (_vms is not null)
         {
-            WriteVms(_vms.ForRecord(index));
+            WriteVms(_vms.ForRecord(index), in r);
         }
 
         if (_metadata is not null)
@@ -110,7 +112,7 @@ internal sealed class FlowJsonWriter : IFlowSink, IDisposable
     }
 
     // The VM fields of docs/flow-record.md, each only when known.
-    private void WriteVms(VmIdentity v)
+    private void WriteVms(VmIdentity v, in FlowRecord record)
     {
         if (v.Source is VmInfo s)
         {
@@ -142,6 +144,59 @@ internal sealed class FlowJsonWriter : IFlowSink, IDisposable
         {
             _json.WriteString("tenant"u8, tenant);
         }
+
+        if (_states is not null)
+        {
+            WriteState(v.Source, "src_"u8, in record);
+            WriteState(v.Destination, "dst_"u8, in record);
+        }
+    }
+
+    // The VM's resource state at the flow's start (docs/flow-record.md), and at its end when a newer sample covers it.
+    private void WriteState(VmInfo? vm, ReadOnlySpan<byte> prefix, in FlowRecord record)
+    {
+        if (vm is null || !_states!.TryGetState(vm.Name, record.FirstNs, out VmResourceState start))
+        {
+            return;
+        }
+
+        WriteStateFields(prefix, ""u8, in start);
+        if (_states.TryGetState(vm.Name, record.LastNs, out VmResourceState end) && end.SampleTimeNs > start.SampleTimeNs)
+        {
+            WriteStateFields(prefix, "_end"u8, in end);
+        }
+    }
+
+    private void WriteStateFields(ReadOnlySpan<byte> prefix, ReadOnlySpan<byte> suffix, in VmResourceState s)
+    {
+        Span<byte> name = stackalloc byte[48];
+        if (s.Has(VmResourceFields.Cpu))
+        {
+            _json.WriteNumber(Name(name, prefix, "cpu"u8, suffix), Math.Round(s.CpuCores, 4));
+        }
+
+        if (s.Has(VmResourceFields.Memory))
+        {
+            _json.WriteNumber(Name(name, prefix, "mem_bytes"u8, suffix), s.MemoryBytes);
+        }
+
+        if (s.Has(VmResourceFields.DiskRead))
+        {
+            _json.WriteNumber(Name(name, prefix, "disk_read_bps"u8, suffix), Math.Round(s.DiskReadBytesPerSecond, 1));
+        }
+
+        if (s.Has(VmResourceFields.DiskWrite))
+        {
+            _json.WriteNumber(Name(name, prefix, "disk_write_bps"u8, suffix), Math.Round(s.DiskWriteBytesPerSecond, 1));
+        }
+    }
+
+    private static ReadOnlySpan<byte> Name(Span<byte> buffer, ReadOnlySpan<byte> prefix, ReadOnlySpan<byte> field, ReadOnlySpan<byte> suffix)
+    {
+        prefix.CopyTo(buffer);
+        field.CopyTo(buffer[prefix.Length..]);
+        suffix.CopyTo(buffer[(prefix.Length + field.Length)..]);
+        return buffer[..(prefix.Length + field.Length + suffix.Length)];
     }
 
     // The application metadata fields of docs/flow-record.md, each only when present.

@@ -22,11 +22,12 @@ var vxlanPortOption = new Option<ushort[]>("--vxlan-port") { Description = "Extr
 var quietOption = new Option<bool>("--quiet") { Description = "No summary on stderr." };
 var noMetadataOption = new Option<bool>("--no-metadata") { Description = "Flow records only: no application metadata (DNS, HTTP, TLS, SSH)." };
 var ipfixOption = new Option<string?>("--ipfix") { Description = "Also export the flows as IPFIX to a collector: udp://HOST:PORT or tcp://HOST:PORT (docs/ipfix.md)." };
+var vmStateOption = new Option<FileInfo?>("--vm-state") { Description = "VM resource state timeline (CSV time_ns,vm,cpu_ns,memory_bytes,disk_read_bytes,disk_write_bytes; docs/vm-state.md): each flow carries its VMs' state at start and end, joined by packet time." };
 var inventoryOption = new Option<FileInfo?>("--inventory") { Description = "VM inventory (CSV name,tenant,vni,inner_ip,inner_mac,role,hypervisor; .json; or libvirt domain .xml). Without it, VMs are learned from the traffic." };
 
 var flowsCommand = new Command("flows", "Turn a capture into flow records (JSON Lines) and print a summary to stderr.")
 {
-    captureArgument, outOption, maxFlowsOption, vxlanPortOption, quietOption, noMetadataOption, inventoryOption, ipfixOption,
+    captureArgument, outOption, maxFlowsOption, vxlanPortOption, quietOption, noMetadataOption, inventoryOption, vmStateOption, ipfixOption,
 };
 flowsCommand.SetAction(parse =>
 {
@@ -53,21 +54,23 @@ flowsCommand.SetAction(parse =>
     }
 
     VmInventory? inventory = null;
+    VmStateTimeline? timeline = null;
     FileInfo? inventoryFile = parse.GetValue(inventoryOption);
     try
     {
         inventory = inventoryFile is null ? null : VmInventory.Load(inventoryFile.FullName);
+        timeline = parse.GetValue(vmStateOption) is FileInfo stateFile ? VmStateTimeline.Load(stateFile.FullName) : null;
     }
-    catch (Exception e) when (e is VmInventoryFormatException or IOException or UnauthorizedAccessException)
+    catch (Exception e) when (e is VmInventoryFormatException or VmStateFormatException or IOException or UnauthorizedAccessException)
     {
-        err.MarkupLine($"[red]error:[/] inventory: {Markup.Escape(e.Message)}");
+        err.MarkupLine($"[red]error:[/] {(e is VmStateFormatException ? "VM state" : "inventory")}: {Markup.Escape(e.Message)}");
         return 2;
     }
 
     Stream output = outFile is null ? Console.OpenStandardOutput() : outFile.Create();
     AppMetadataTable? metadata = parse.GetValue(noMetadataOption) ? null : new AppMetadataTable();
     var vms = new VmIdentityTable(inventory);
-    using var writer = new FlowJsonWriter(output, ownsStream: true, metadata, vms);
+    using var writer = new FlowJsonWriter(output, ownsStream: true, metadata, vms, timeline);
     IpfixExporter? ipfix = null;
     try
     {

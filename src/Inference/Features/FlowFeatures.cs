@@ -28,8 +28,10 @@ public readonly ref struct FlowContext
     /// <param name="profile">What the flow was new to in the VMs' profiles, or default.</param>
     /// <param name="hasMetadata">Whether application metadata was collected at all (false: the app columns are missing, not "unknown").</param>
     /// <param name="hasProfile">Whether <paramref name="profile"/> is filled.</param>
-    public FlowContext(in VmIdentity vms, in AppMetadata metadata, in ProfileUpdate profile, bool hasMetadata, bool hasProfile)
+    /// <param name="states">The VMs' resource state (a live store or a replayed timeline), or null.</param>
+    public FlowContext(in VmIdentity vms, in AppMetadata metadata, in ProfileUpdate profile, bool hasMetadata, bool hasProfile, IVmStateSource? states = null)
     {
+        States = states;
         Vms = vms;
         Metadata = metadata;
         Profile = profile;
@@ -51,6 +53,9 @@ public readonly ref struct FlowContext
 
     /// <summary>The profile update is filled.</summary>
     public bool HasProfile { get; }
+
+    /// <summary>The VMs' resource state, or null.</summary>
+    public IVmStateSource? States { get; }
 }
 
 /// <summary>
@@ -167,9 +172,11 @@ public static class FlowFeatures
             row[FeatureSchema.MissingProfile] = 1;
         }
 
-        // Resource state: not attached yet in this schema's sources; marked missing.
-        row.Slice(FeatureSchema.Resources, FeatureSchema.ResourceColumns).Fill(float.NaN);
-        row[FeatureSchema.MissingResources] = 1;
+        // Resource state of this VM and of the peer VM at the flow's start.
+        VmInfo? self = originator ? vms.Source : vms.Destination, peerVm = originator ? vms.Destination : vms.Source;
+        bool selfState = State(context.States, self, record.FirstNs, row.Slice(FeatureSchema.Resources, 4));
+        bool peerState = State(context.States, peerVm, record.FirstNs, row.Slice(FeatureSchema.Resources + 4, 4));
+        row[FeatureSchema.MissingResources] = selfState || peerState ? 0 : 1;
 
         // Time: local time of day and day of week as angles, and the VM's gap since its previous flow.
         double day = clock.SecondsOfDay(record.FirstNs) / 86400.0 * 2 * Math.PI;
@@ -185,6 +192,38 @@ public static class FlowFeatures
         // Where the VM's identity came from.
         VmInfo? vm = originator ? vms.Source : vms.Destination;
         row[FeatureSchema.MissingInventory] = vm is null || vm.Source == VmSource.Learned ? 1 : 0;
+    }
+
+    // CPU cores, log(1 + memory bytes), log(1 + disk read and write bytes per second); NaN where unknown.
+    private static bool State(IVmStateSource? states, VmInfo? vm, long timeNs, Span<float> into)
+    {
+        into.Fill(float.NaN);
+        if (states is null || vm is null || !states.TryGetState(vm.Name, timeNs, out VmResourceState s))
+        {
+            return false;
+        }
+
+        if (s.Has(VmResourceFields.Cpu))
+        {
+            into[0] = (float)s.CpuCores;
+        }
+
+        if (s.Has(VmResourceFields.Memory))
+        {
+            into[1] = Log1P((ulong)Math.Max(0, s.MemoryBytes));
+        }
+
+        if (s.Has(VmResourceFields.DiskRead))
+        {
+            into[2] = Log1P(s.DiskReadBytesPerSecond);
+        }
+
+        if (s.Has(VmResourceFields.DiskWrite))
+        {
+            into[3] = Log1P(s.DiskWriteBytesPerSecond);
+        }
+
+        return true;
     }
 
     /// <summary>Writes the targets of <paramref name="record"/> for the VM at <paramref name="perspective"/>: what its heads are scored on.</summary>

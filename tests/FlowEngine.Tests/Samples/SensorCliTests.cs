@@ -254,6 +254,76 @@ public class SensorCliTests
     }
 
     [Fact]
+    public void Flows_VmState_JoinsEachVmsSamplesByPacketTime()
+    {
+        string inventory = Path.Combine(Repository.Root(), "samples", "data", "lab-small.inventory.csv");
+        (int exit, string plain, _) = RunSensor("flows", DefaultCapture, "--inventory", inventory, "--quiet");
+        Assert.Equal(0, exit);
+        var flows = plain.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => JsonDocument.Parse(l).RootElement).ToList();
+        long from = (long)Math.Floor(flows.Min(f => f.GetProperty("first_ts").GetDouble())) - 2;
+        long to = (long)Math.Ceiling(flows.Max(f => f.GetProperty("last_ts").GetDouble())) + 2;
+
+        // A timeline for two VMs: acme-ws1 busy at half a core with 1 GiB and 1 MB/s of writes, acme-db1 at 2 cores.
+        string dir = Directory.CreateTempSubdirectory("fe-vmstate-cli-").FullName;
+        try
+        {
+            string timeline = Path.Combine(dir, "vm-state.csv");
+            var lines = new List<string> { "time_ns,vm,cpu_ns,memory_bytes,disk_read_bytes,disk_write_bytes" };
+            for (long t = from; t <= to; t++)
+            {
+                long s = t - from;
+                lines.Add($"{t * 1_000_000_000},acme-ws1,{s * 500_000_000},1073741824,0,{s * 1_000_000}");
+                lines.Add($"{t * 1_000_000_000},acme-db1,{s * 2_000_000_000},,,");
+            }
+
+            File.WriteAllLines(timeline, lines);
+            (exit, string stdout, _) = RunSensor("flows", DefaultCapture, "--inventory", inventory, "--vm-state", timeline, "--quiet");
+            Assert.Equal(0, exit);
+            var withState = stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => JsonDocument.Parse(l).RootElement).ToList();
+            Assert.Equal(flows.Count, withState.Count);
+            int ws1 = 0, db1 = 0;
+            foreach (JsonElement f in withState)
+            {
+                string? src = f.TryGetProperty("src_vm", out JsonElement v) ? v.GetString() : null;
+                string? dst = f.TryGetProperty("dst_vm", out JsonElement d) ? d.GetString() : null;
+                if (src == "acme-ws1")
+                {
+                    ws1++;
+                    Assert.Equal(0.5, f.GetProperty("src_cpu").GetDouble(), 3);
+                    Assert.Equal(1073741824, f.GetProperty("src_mem_bytes").GetInt64());
+                    Assert.Equal(1e6, f.GetProperty("src_disk_write_bps").GetDouble(), 0);
+                    Assert.Equal(0, f.GetProperty("src_disk_read_bps").GetDouble());
+                    bool long1 = f.GetProperty("last_ts").GetDouble() - f.GetProperty("first_ts").GetDouble() > 1.0;
+                    Assert.True(!long1 || f.TryGetProperty("src_cpu_end", out _), "a flow over a second long has its end state");
+                }
+                else
+                {
+                    Assert.False(f.TryGetProperty("src_cpu", out _) && src != "acme-db1", $"{src} has no samples");
+                }
+
+                if (dst == "acme-db1")
+                {
+                    db1++;
+                    Assert.Equal(2.0, f.GetProperty("dst_cpu").GetDouble(), 3);
+                    Assert.False(f.TryGetProperty("dst_mem_bytes", out _));
+                }
+            }
+
+            Assert.True(ws1 > 100 && db1 > 100, $"{ws1} ws1 flows, {db1} db1 flows");
+
+            File.AppendAllText(timeline, "12,acme-ws1,not-a-number,1,1,1\n");
+            (exit, stdout, string stderr) = RunSensor("flows", DefaultCapture, "--vm-state", timeline);
+            Assert.Equal(2, exit);
+            Assert.Empty(stdout);
+            Assert.Contains($"{timeline}:{lines.Count + 1}", stderr.Replace("\n", string.Empty, StringComparison.Ordinal), StringComparison.Ordinal);
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
+    [Fact]
     public void Flows_MissingFile_ClearError()
     {
         (int exit, _, string stderr) = RunSensor("flows", "/nonexistent/capture.pcap");
