@@ -23,7 +23,7 @@ namespace FlowEngine.Sensor;
 /// </summary>
 internal static class ModelCommands
 {
-    public static Command Train(Option<FileInfo?> inventoryOption)
+    public static Command Train(Option<FileInfo?> inventoryOption, Option<FileInfo?> vmStateOption)
     {
         var capture = new Argument<FileInfo?>("capture") { Description = "Training capture (normal traffic). Default: the bundled lab capture.", Arity = ArgumentArity.ZeroOrOne };
         var output = new Option<FileInfo>("--out") { Description = "Where to write the model (ONNX).", Required = true };
@@ -31,11 +31,11 @@ internal static class ModelCommands
         var epochs = new Option<int>("--epochs") { Description = "Most epochs (early stopping on a held-out part ends sooner).", DefaultValueFactory = _ => 30 };
         var seed = new Option<int>("--seed") { Description = "Seed: the same capture and seed give the same model.", DefaultValueFactory = _ => 1 };
         var zone = new Option<string?>("--time-zone") { Description = "Time zone of the time-of-day features (IANA id). Default UTC." };
-        var command = new Command("train", "Learn each VM's normal sequence of flows from a capture and write the model as ONNX.") { capture, inventoryOption, output, hidden, epochs, seed, zone };
+        var command = new Command("train", "Learn each VM's normal sequence of flows from a capture and write the model as ONNX.") { capture, inventoryOption, vmStateOption, output, hidden, epochs, seed, zone };
         command.SetAction(parse =>
         {
             IAnsiConsole err = Consoles.Error();
-            if (!TryInputs(parse, capture, inventoryOption, zone, err, out string path, out VmInventory? inventory, out FlowClock clock))
+            if (!TryInputs(parse, capture, inventoryOption, vmStateOption, zone, err, out string path, out VmInventory? inventory, out IVmStateSource? states, out FlowClock clock))
             {
                 return 2;
             }
@@ -47,7 +47,7 @@ internal static class ModelCommands
                 return 2;
             }
 
-            FlowDataset data = Collect(path, inventory, clock, err, out int exit);
+            FlowDataset data = Collect(path, inventory, states, clock, err, out int exit);
             err.MarkupLine($"{data.Rows:N0} flow rows of {data.VmCount:N0} VMs");
             TrainedFlowModel model;
             try
@@ -69,7 +69,7 @@ internal static class ModelCommands
         return command;
     }
 
-    public static Command Detect(Option<FileInfo?> inventoryOption)
+    public static Command Detect(Option<FileInfo?> inventoryOption, Option<FileInfo?> vmStateOption)
     {
         var capture = new Argument<FileInfo?>("capture") { Description = "Capture to score. Default: the bundled lab capture.", Arity = ArgumentArity.ZeroOrOne };
         var modelOption = new Option<FileInfo>("--model") { Description = "The model (ONNX, from train).", Required = true };
@@ -77,11 +77,11 @@ internal static class ModelCommands
         var risk = new Option<double>("--risk") { Description = "Probability of a normal flow passing its VM's threshold (1e-6 to 0.01).", DefaultValueFactory = _ => 1e-3 };
         var calibration = new Option<int>("--calibration") { Description = "Scored flows of a VM before its own threshold exists.", DefaultValueFactory = _ => 64 };
         var zone = new Option<string?>("--time-zone") { Description = "Time zone of the time-of-day features (IANA id). Default UTC." };
-        var command = new Command("detect", "Score every flow against its VM's predicted next flow and write the deviating ones (JSON Lines).") { capture, inventoryOption, modelOption, all, risk, calibration, zone };
+        var command = new Command("detect", "Score every flow against its VM's predicted next flow and write the deviating ones (JSON Lines).") { capture, inventoryOption, vmStateOption, modelOption, all, risk, calibration, zone };
         command.SetAction(parse =>
         {
             IAnsiConsole err = Consoles.Error();
-            if (!TryInputs(parse, capture, inventoryOption, zone, err, out string path, out VmInventory? inventory, out FlowClock clock))
+            if (!TryInputs(parse, capture, inventoryOption, vmStateOption, zone, err, out string path, out VmInventory? inventory, out IVmStateSource? states, out FlowClock clock))
             {
                 return 2;
             }
@@ -99,7 +99,7 @@ internal static class ModelCommands
                 return 2;
             }
 
-            FlowDataset data = Collect(path, inventory, clock, err, out int exit);
+            FlowDataset data = Collect(path, inventory, states, clock, err, out int exit);
             IReadOnlyList<FlowScore> scores = scorer.Score(data);
             bool everything = parse.GetValue(all);
             using (Stream stdout = Console.OpenStandardOutput())
@@ -161,10 +161,11 @@ internal static class ModelCommands
         json.WriteEndObject();
     }
 
-    private static bool TryInputs(ParseResult parse, Argument<FileInfo?> capture, Option<FileInfo?> inventoryOption, Option<string?> zone, IAnsiConsole err, out string path, out VmInventory? inventory, out FlowClock clock)
+    private static bool TryInputs(ParseResult parse, Argument<FileInfo?> capture, Option<FileInfo?> inventoryOption, Option<FileInfo?> vmStateOption, Option<string?> zone, IAnsiConsole err, out string path, out VmInventory? inventory, out IVmStateSource? states, out FlowClock clock)
     {
         path = parse.GetValue(capture)?.FullName ?? DefaultCapture.Path;
         inventory = null;
+        states = null;
         clock = new FlowClock();
         try
         {
@@ -175,9 +176,10 @@ internal static class ModelCommands
 
             FileInfo? file = parse.GetValue(inventoryOption);
             inventory = file is null ? null : VmInventory.Load(file.FullName);
+            states = parse.GetValue(vmStateOption) is FileInfo stateFile ? VmStateTimeline.Load(stateFile.FullName) : null;
             return true;
         }
-        catch (Exception e) when (e is TimeZoneNotFoundException or InvalidTimeZoneException or VmInventoryFormatException or IOException or UnauthorizedAccessException)
+        catch (Exception e) when (e is TimeZoneNotFoundException or InvalidTimeZoneException or VmInventoryFormatException or VmStateFormatException or IOException or UnauthorizedAccessException)
         {
             err.MarkupLine($"[red]error:[/] {Markup.Escape(e.Message)}");
             return false;
@@ -185,7 +187,7 @@ internal static class ModelCommands
     }
 
     // The capture's flows with VM identity, application metadata and profile novelty, as feature rows per VM.
-    private static FlowDataset Collect(string path, VmInventory? inventory, FlowClock clock, IAnsiConsole err, out int exit)
+    private static FlowDataset Collect(string path, VmInventory? inventory, IVmStateSource? states, FlowClock clock, IAnsiConsole err, out int exit)
     {
         exit = 0;
         var metadata = new AppMetadataTable();
@@ -196,7 +198,7 @@ internal static class ModelCommands
         {
             using CaptureFileReader source = CaptureFile.Open(path);
             using var pipeline = new FlowPipeline<FlowExtensions<AppMetadataExtension, VmIdentityExtension>>(
-                new DatasetSink(data, metadata, vms, profiles), new FlowPipelineOptions(), new(new AppMetadataExtension(metadata), new VmIdentityExtension(vms)));
+                new FlowDatasetSink(data, vms, metadata, profiles, states), new FlowPipelineOptions(), new(new AppMetadataExtension(metadata), new VmIdentityExtension(vms)));
             pipeline.Run(source);
         }
         catch (Exception e) when (e is CaptureFormatException or IOException or UnauthorizedAccessException)
@@ -212,29 +214,6 @@ internal static class ModelCommands
         }
 
         return data;
-    }
-
-    private sealed class DatasetSink(FlowDataset data, AppMetadataTable metadata, VmIdentityTable vms, ProfileStore profiles) : IFlowSink
-    {
-        public void OnFlows(ReadOnlySpan<FlowRecord> records)
-        {
-            for (int i = 0; i < records.Length; i++)
-            {
-                VmIdentity v = vms.ForRecord(i);
-                AppMetadata m = metadata.ForRecord(i);
-                ProfileUpdate update = profiles.Observe(in records[i], in v, m);
-                var context = new FlowContext(v, m, update, hasMetadata: true, hasProfile: true);
-                data.Add(in records[i], in context);
-            }
-        }
-
-        public void Flush()
-        {
-        }
-
-        public void Complete()
-        {
-        }
     }
 
     private sealed class Progress(IAnsiConsole err) : IProgress<TrainingProgress>

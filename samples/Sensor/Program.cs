@@ -179,5 +179,5 @@ static void RunWithProgress<TExtension>(IAnsiConsole console, FlowPipeline<TExte
     }
 }
 
-var root = new RootCommand("FlowEngine sensor: flows, and (in later versions) detection, from captures and live interfaces.") { flowsCommand, ProfileCommand.Create(inventoryOption), ModelCommands.Train(inventoryOption), ModelCommands.Detect(inventoryOption) };
+var root = new RootCommand("FlowEngine sensor: flows, and (in later versions) detection, from captures and live interfaces.") { flowsCommand, ProfileCommand.Create(inventoryOption), ModelCommands.Train(inventoryOption, vmStateOption), ModelCommands.Detect(inventoryOption, vmStateOption) };
 return root.Parse(args).Invoke();

@@ -68,30 +68,8 @@ public sealed class ReplayScorerTests
         var data = new FlowDataset();
         using CaptureFileReader reader = CaptureFile.Open(Path.Combine(dir, "lab-small.pcapng"));
         using var pipeline = new FlowPipeline<FlowExtensions<AppMetadataExtension, VmIdentityExtension>>(
-            new Sink(data, metadata, vms, profiles), new FlowPipelineOptions(), new(new AppMetadataExtension(metadata), new VmIdentityExtension(vms)));
+            new FlowDatasetSink(data, vms, metadata, profiles), new FlowPipelineOptions(), new(new AppMetadataExtension(metadata), new VmIdentityExtension(vms)));
         pipeline.Run(reader);
         return data;
-    }
-
-    private sealed class Sink(FlowDataset data, AppMetadataTable metadata, VmIdentityTable vms, ProfileStore profiles) : IFlowSink
-    {
-        public void OnFlows(ReadOnlySpan<FlowRecord> records)
-        {
-            for (int i = 0; i < records.Length; i++)
-            {
-                VmIdentity v = vms.ForRecord(i);
-                AppMetadata m = metadata.ForRecord(i);
-                ProfileUpdate u = profiles.Observe(in records[i], in v, m);
-                data.Add(in records[i], new FlowContext(v, m, u, true, true));
-            }
-        }
-
-        public void Flush()
-        {
-        }
-
-        public void Complete()
-        {
-        }
     }
 }
