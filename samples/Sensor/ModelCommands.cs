@@ -10,7 +10,6 @@ using FlowEngine.Context.Profiles;
 using FlowEngine.Flows;
 using FlowEngine.Inference.Detection;
 using FlowEngine.Inference.Features;
-using FlowEngine.Inference.Model;
 using FlowEngine.Inference.Onnx;
 using FlowEngine.Inference.Training;
 using Spectre.Console;
@@ -73,11 +72,12 @@ internal static class ModelCommands
     {
         var capture = new Argument<FileInfo?>("capture") { Description = "Capture to score. Default: the bundled lab capture.", Arity = ArgumentArity.ZeroOrOne };
         var modelOption = new Option<FileInfo>("--model") { Description = "The model (ONNX, from train).", Required = true };
-        var all = new Option<bool>("--all") { Description = "Write every scored flow, not only the deviating ones." };
+        var outOption = new Option<FileInfo?>("--out") { Description = "Write the alerts (JSON Lines) to this file instead of stdout." };
+        var scoresOption = new Option<FileInfo?>("--scores") { Description = "Also write every scored flow (JSON Lines: score, its components, probability and rank of the observed peer, port and application)." };
         var risk = new Option<double>("--risk") { Description = "Probability of a normal flow passing its VM's threshold (1e-6 to 0.01).", DefaultValueFactory = _ => 1e-3 };
         var calibration = new Option<int>("--calibration") { Description = "Scored flows of a VM before its own threshold exists.", DefaultValueFactory = _ => 64 };
         var zone = new Option<string?>("--time-zone") { Description = "Time zone of the time-of-day features (IANA id). Default UTC." };
-        var command = new Command("detect", "Score every flow against its VM's predicted next flow and write the deviating ones (JSON Lines).") { capture, inventoryOption, vmStateOption, modelOption, all, risk, calibration, zone };
+        var command = new Command("detect", "Score every flow against its VM's predicted next flow and write the deviating ones (JSON Lines).") { capture, inventoryOption, vmStateOption, modelOption, outOption, scoresOption, risk, calibration, zone };
         command.SetAction(parse =>
         {
             IAnsiConsole err = Consoles.Error();
@@ -101,64 +101,120 @@ internal static class ModelCommands
 
             FlowDataset data = Collect(path, inventory, states, clock, err, out int exit);
             IReadOnlyList<FlowScore> scores = scorer.Score(data);
-            bool everything = parse.GetValue(all);
-            using (Stream stdout = Console.OpenStandardOutput())
-            using (var json = new Utf8JsonWriter(stdout))
+            FileInfo? outFile = parse.GetValue(outOption), scoresFile = parse.GetValue(scoresOption);
+            using (Stream alertsOut = outFile is null ? Console.OpenStandardOutput() : outFile.Create())
+            using (Stream? scoresOut = scoresFile?.Create())
             {
-                FlowModelSpec spec = FlowModelTraining.Spec(1);
-                foreach (FlowScore s in scores)
+                JsonLines(alertsOut, scores.Where(s => s.Scored && s.Alert), WriteAlert);
+                if (scoresOut is not null)
                 {
-                    if (!s.Scored || !(s.Alert || everything))
-                    {
-                        continue;
-                    }
-
-                    Write(json, s, spec);
-                    json.Flush();
-                    stdout.Write("\n"u8);
-                    json.Reset(stdout);
+                    JsonLines(scoresOut, scores.Where(s => s.Scored), WriteScore);
                 }
             }
 
             int alerts = scores.Count(s => s.Alert);
-            err.MarkupLine($"{scores.Count(s => s.Scored):N0} flows scored, {alerts:N0} deviating, {scores.Count(s => s.Scored && s.Calibrating):N0} scored while their VM calibrated");
-            foreach (IGrouping<string, FlowScore> vm in scores.Where(s => s.Alert).GroupBy(s => s.Vm).OrderByDescending(g => g.Count()).Take(10))
+            var table = new Table().Border(TableBorder.Rounded).AddColumn("VM").AddColumn(new TableColumn("flows scored").RightAligned())
+                .AddColumn(new TableColumn("deviating").RightAligned()).AddColumn(new TableColumn("threshold now").RightAligned()).AddColumn(new TableColumn("median score").RightAligned());
+            foreach (IGrouping<string, FlowScore> vm in scores.Where(s => s.Scored).GroupBy(s => s.Vm).OrderBy(g => g.Key, StringComparer.Ordinal))
             {
-                err.MarkupLine($"  {Markup.Escape(vm.Key)}: {vm.Count():N0}");
+                float[] sorted = [.. vm.Select(s => s.Score).Order()];
+                table.AddRow(Markup.Escape(vm.Key), vm.Count().ToString("N0", CultureInfo.InvariantCulture), vm.Count(s => s.Alert).ToString("N0", CultureInfo.InvariantCulture),
+                    vm.Last().Threshold.ToString("F2", CultureInfo.InvariantCulture), sorted[sorted.Length / 2].ToString("F2", CultureInfo.InvariantCulture));
             }
+
+            err.Write(table);
+            err.MarkupLine($"{scores.Count(s => s.Scored):N0} flows scored, {alerts:N0} deviating, {scores.Count(s => s.Scored && s.Calibrating):N0} scored while their VM calibrated");
 
             return exit;
         });
         return command;
     }
 
-    private static void Write(Utf8JsonWriter json, FlowScore s, FlowModelSpec spec)
+    // An alert (docs/model.md): the flow, the VM, the score against its threshold, and what each head expected.
+    private static void WriteAlert(Utf8JsonWriter json, FlowScore s)
     {
         FlowRecord r = s.Record;
         json.WriteStartObject();
+        json.WriteNumber("ts", Math.Round(r.FirstNs / 1e9, 6));
         json.WriteString("type", "anomaly");
+        WriteFlow(json, s);
+        json.WriteNumber("threshold", Math.Round(s.Threshold, 4));
+        json.WriteBoolean("calibrating", s.Calibrating);
+        json.WriteStartObject("evidence");
+        foreach (HeadEvidence e in s.Evidence.OrderByDescending(e => e.Nll))
+        {
+            json.WriteStartObject(e.Head);
+            json.WriteNumber("nll", Math.Round(e.Nll, 4));
+            if (e.Rank > 0)
+            {
+                json.WriteNumber("observed", (int)e.Observed);
+                json.WriteNumber("predicted", (int)e.Predicted);
+                json.WriteNumber("p", Math.Round(e.Probability, 6));
+                json.WriteNumber("rank", e.Rank);
+            }
+            else if (!double.IsNaN(e.Observed) && e.Observed >= 0)
+            {
+                json.WriteNumber("observed", Math.Round(e.Observed, 4));
+                json.WriteNumber("predicted", Math.Round(e.Predicted, 4));
+            }
+
+            json.WriteEndObject();
+        }
+
+        json.WriteEndObject();
+        json.WriteEndObject();
+    }
+
+    // Every scored flow, for measuring the predictions: the probability and rank of the observed peer, port and application.
+    private static void WriteScore(Utf8JsonWriter json, FlowScore s)
+    {
+        json.WriteStartObject();
+        json.WriteNumber("ts", Math.Round(s.Record.FirstNs / 1e9, 6));
+        WriteFlow(json, s);
+        json.WriteBoolean("alert", s.Alert);
+        foreach ((string head, string name) in new[] { ("peer", "dst"), ("port", "port"), ("app", "app") })
+        {
+            HeadEvidence e = s.Evidence.First(x => x.Head == head);
+            if (e.Rank > 0)
+            {
+                json.WriteNumber("p_" + name, Math.Round(e.Probability, 6));
+                json.WriteNumber("rank_" + name, e.Rank);
+            }
+        }
+
+        foreach (HeadEvidence e in s.Evidence)
+        {
+            json.WriteNumber("nll_" + e.Head, Math.Round(e.Nll, 4));
+        }
+
+        json.WriteEndObject();
+    }
+
+    private static void WriteFlow(Utf8JsonWriter json, FlowScore s)
+    {
+        FlowRecord r = s.Record;
+        json.WriteString("vn_type", Packets.VirtualNetworkId.KindToName(r.VnKind));
+        json.WriteNumber("vn_id", r.VnId);
         json.WriteString("vm", s.Vm);
         json.WriteString("perspective", s.Perspective == FlowPerspective.Originator ? "originator" : "responder");
-        json.WriteNumber("vn_id", r.VnId);
         json.WriteNumber("proto", r.Protocol);
         json.WriteString("src_ip", r.SourceAddress.ToString(r.IpVersion));
         json.WriteNumber("src_port", r.SourcePort);
         json.WriteString("dst_ip", r.DestinationAddress.ToString(r.IpVersion));
         json.WriteNumber("dst_port", r.DestinationPort);
-        json.WriteNumber("first_ts", Math.Round(r.FirstNs / 1e9, 6));
-        json.WriteNumber("last_ts", Math.Round(r.LastNs / 1e9, 6));
         json.WriteNumber("score", Math.Round(s.Score, 4));
-        json.WriteNumber("threshold", Math.Round(s.Threshold, 4));
-        json.WriteBoolean("alert", s.Alert);
-        json.WriteBoolean("calibrating", s.Calibrating);
-        json.WriteStartObject("heads");
-        for (int h = 0; h < s.Components.Length; h++)
-        {
-            json.WriteNumber(spec.HeadName(h), Math.Round(s.Components[h], 4));
-        }
+    }
 
-        json.WriteEndObject();
-        json.WriteEndObject();
+    private static void JsonLines(Stream stream, IEnumerable<FlowScore> scores, Action<Utf8JsonWriter, FlowScore> write)
+    {
+        using var json = new Utf8JsonWriter(stream);
+        foreach (FlowScore s in scores)
+        {
+            write(json, s);
+            json.Flush();
+            stream.Write("\n"u8);
+            json.Reset(stream);
+        }
     }
 
     private static bool TryInputs(ParseResult parse, Argument<FileInfo?> capture, Option<FileInfo?> inventoryOption, Option<FileInfo?> vmStateOption, Option<string?> zone, IAnsiConsole err, out string path, out VmInventory? inventory, out IVmStateSource? states, out FlowClock clock)

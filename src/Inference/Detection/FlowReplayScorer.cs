@@ -38,6 +38,38 @@ public sealed class FlowReplayScorer
     /// <summary>Threshold settings.</summary>
     public FlowThresholdOptions Options { get; }
 
+    private static HeadEvidence[] Evidence(FlowModelSpec spec, ReadOnlySpan<float> prediction, ReadOnlySpan<int> classes, ReadOnlySpan<float> values, ReadOnlySpan<float> components)
+    {
+        var evidence = new HeadEvidence[spec.HeadCount];
+        Span<float> p = stackalloc float[spec.CategoricalHeads.Max(h => h.Classes)];
+        for (int h = 0; h < spec.CategoricalHeads.Count; h++)
+        {
+            int k = spec.CategoricalHeads[h].Classes;
+            FlowScoring.Probabilities(spec, prediction, h, p);
+            int observed = classes[h], best = 0, rank = 1;
+            for (int c = 1; c < k; c++)
+            {
+                best = p[c] > p[best] ? c : best;
+            }
+
+            float po = observed >= 0 ? p[observed] : float.NaN;
+            for (int c = 0; observed >= 0 && c < k; c++)
+            {
+                rank += p[c] > po ? 1 : 0;
+            }
+
+            evidence[h] = new HeadEvidence(spec.HeadName(h), components[h], observed, best, po, observed >= 0 ? rank : 0);
+        }
+
+        for (int g = 0; g < spec.GaussianHeads.Count; g++)
+        {
+            int h = spec.CategoricalHeads.Count + g;
+            evidence[h] = new HeadEvidence(spec.HeadName(h), components[h], values[g], prediction[spec.GaussianOffset(g)], float.NaN, 0);
+        }
+
+        return evidence;
+    }
+
     /// <summary>Scores every flow of every VM.</summary>
     /// <param name="data">The flows.</param>
     /// <returns>One score per flow row, in global start-time order (a VM's first flow has no score: <see cref="FlowScore.Scored"/> false).</returns>
@@ -101,10 +133,11 @@ public sealed class FlowReplayScorer
             VmFlowSequence s = sequences[vm];
             float score = scorer.Score(vm, s.Classes.AsSpan(t * nc, nc), s.Values.AsSpan(t * ng, ng), components);
             bool scored = !float.IsNaN(score);
+            HeadEvidence[] evidence = scored ? Evidence(spec, scorer.Prediction(vm), s.Classes.AsSpan(t * nc, nc), s.Values.AsSpan(t * ng, ng), components) : [];
             bool calibrating = !thresholds[vm].IsCalibrated;
             double threshold = thresholds[vm].Threshold;
             bool alert = scored && thresholds[vm].Update(score);
-            results.Add(new FlowScore(s.Vm, s.Records[t], s.Perspectives[t], scored, score, scored ? [.. components] : [], threshold, alert, calibrating));
+            results.Add(new FlowScore(s.Vm, s.Records[t], s.Perspectives[t], scored, score, evidence, threshold, alert, calibrating));
             batchVms.Add(vm);
             batchItems.Add((vm, t));
         }
@@ -113,6 +146,15 @@ public sealed class FlowReplayScorer
         return results;
     }
 }
+
+/// <summary>What one head predicted against what the flow was.</summary>
+/// <param name="Head">The head's name.</param>
+/// <param name="Nll">Its part of the score, nats.</param>
+/// <param name="Observed">The observed class (categorical; -1 unknown) or value (Gaussian; NaN unknown).</param>
+/// <param name="Predicted">The most likely class, or the predicted mean.</param>
+/// <param name="Probability">Categorical: the probability given to the observed class (NaN for Gaussian heads).</param>
+/// <param name="Rank">Categorical: the observed class's rank among the predictions, 1 = most likely (0 for Gaussian heads).</param>
+public readonly record struct HeadEvidence(string Head, float Nll, double Observed, double Predicted, float Probability, int Rank);
 
 /// <summary>Settings of the per-VM adaptive thresholds (docs/model.md).</summary>
 public sealed record FlowThresholdOptions
@@ -133,8 +175,8 @@ public sealed record FlowThresholdOptions
 /// <param name="Perspective">Whether the VM originated or answered it.</param>
 /// <param name="Scored">False for the VM's first flow (no prediction yet).</param>
 /// <param name="Score">NLL in nats under the prediction before it (NaN when not scored).</param>
-/// <param name="Components">NLL per head, in the model's head order (empty when not scored).</param>
+/// <param name="Evidence">Per head, in the model's head order: its NLL, the observed and the predicted (empty when not scored).</param>
 /// <param name="Threshold">The VM's threshold when the flow arrived.</param>
 /// <param name="Alert">The score was above it.</param>
 /// <param name="Calibrating">The VM's own threshold did not exist yet (the model's default applied).</param>
-public sealed record FlowScore(string Vm, FlowRecord Record, FlowPerspective Perspective, bool Scored, float Score, float[] Components, double Threshold, bool Alert, bool Calibrating);
+public sealed record FlowScore(string Vm, FlowRecord Record, FlowPerspective Perspective, bool Scored, float Score, HeadEvidence[] Evidence, double Threshold, bool Alert, bool Calibrating);

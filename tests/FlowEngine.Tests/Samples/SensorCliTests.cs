@@ -229,16 +229,32 @@ public class SensorCliTests
             Assert.True(new FileInfo(model).Length > 1000);
             Assert.Contains("epoch 1/2", stderr, StringComparison.Ordinal);
 
-            (exit, string stdout, stderr) = RunSensor("detect", DefaultCapture, "--inventory", inventory, "--model", model, "--all");
+            string scoresFile = Path.Combine(dir, "scores.jsonl");
+            (exit, string stdout, stderr) = RunSensor("detect", DefaultCapture, "--inventory", inventory, "--model", model, "--scores", scoresFile, "--risk", "0.01");
             Assert.Equal(0, exit);
-            string[] lines = stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries);
-            Assert.True(lines.Length > 2000, $"{lines.Length} scored flows");
-            foreach (string line in lines)
+            string[] scored = File.ReadAllLines(scoresFile);
+            Assert.True(scored.Length > 2000, $"{scored.Length} scored flows");
+            int alertsInScores = 0;
+            foreach (string line in scored)
+            {
+                JsonElement r = JsonDocument.Parse(line).RootElement;
+                Assert.InRange(r.GetProperty("rank_dst").GetInt32(), 1, 64);
+                Assert.InRange(r.GetProperty("p_dst").GetDouble(), 0, 1);
+                Assert.InRange(r.GetProperty("rank_port").GetInt32(), 1, 40);
+                double heads = r.EnumerateObject().Where(p => p.Name.StartsWith("nll_", StringComparison.Ordinal)).Sum(p => p.Value.GetDouble());
+                Assert.InRange(heads - r.GetProperty("score").GetDouble(), -1e-3, 1e-3); // each rounded to 4 places
+                alertsInScores += r.GetProperty("alert").GetBoolean() ? 1 : 0;
+            }
+
+            string[] alerts = stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+            Assert.Equal(alertsInScores, alerts.Length);
+            foreach (string line in alerts)
             {
                 JsonElement r = JsonDocument.Parse(line).RootElement;
                 Assert.Equal("anomaly", r.GetProperty("type").GetString());
-                Assert.Equal(r.GetProperty("alert").GetBoolean(), r.GetProperty("score").GetDouble() > r.GetProperty("threshold").GetDouble());
-                Assert.Equal(6, r.GetProperty("heads").EnumerateObject().Count());
+                Assert.True(r.GetProperty("score").GetDouble() > r.GetProperty("threshold").GetDouble());
+                Assert.Equal(6, r.GetProperty("evidence").EnumerateObject().Count());
+                Assert.True(r.TryGetProperty("ts", out _) && r.TryGetProperty("vn_type", out _) && r.TryGetProperty("vm", out _));
             }
 
             Assert.Contains("flows scored", stderr, StringComparison.Ordinal);
