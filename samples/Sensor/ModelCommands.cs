@@ -73,11 +73,13 @@ internal static class ModelCommands
         var capture = new Argument<FileInfo?>("capture") { Description = "Capture to score. Default: the bundled lab capture.", Arity = ArgumentArity.ZeroOrOne };
         var modelOption = new Option<FileInfo>("--model") { Description = "The model (ONNX, from train).", Required = true };
         var outOption = new Option<FileInfo?>("--out") { Description = "Write the alerts (JSON Lines) to this file instead of stdout." };
+        var windowOption = new Option<double>("--window") { Description = "Seconds of packet time a cause stays open: its deviating flows are one alert with a count.", DefaultValueFactory = _ => 600 };
+        var eachOption = new Option<bool>("--each") { Description = "One alert per deviating flow (no grouping by cause)." };
         var scoresOption = new Option<FileInfo?>("--scores") { Description = "Also write every scored flow (JSON Lines: score, its components, probability and rank of the observed peer, port and application)." };
         var risk = new Option<double>("--risk") { Description = "Probability of a normal flow passing its VM's threshold (1e-6 to 0.01).", DefaultValueFactory = _ => 1e-3 };
         var calibration = new Option<int>("--calibration") { Description = "Scored flows of a VM before its own threshold exists.", DefaultValueFactory = _ => 64 };
         var zone = new Option<string?>("--time-zone") { Description = "Time zone of the time-of-day features (IANA id). Default UTC." };
-        var command = new Command("detect", "Score every flow against its VM's predicted next flow and write the deviating ones (JSON Lines).") { capture, inventoryOption, vmStateOption, modelOption, outOption, scoresOption, risk, calibration, zone };
+        var command = new Command("detect", "Score every flow against its VM's predicted next flow and write the deviating ones (JSON Lines).") { capture, inventoryOption, vmStateOption, modelOption, outOption, scoresOption, windowOption, eachOption, risk, calibration, zone };
         command.SetAction(parse =>
         {
             IAnsiConsole err = Consoles.Error();
@@ -102,10 +104,20 @@ internal static class ModelCommands
             FlowDataset data = Collect(path, inventory, states, clock, err, out int exit);
             IReadOnlyList<FlowScore> scores = scorer.Score(data);
             FileInfo? outFile = parse.GetValue(outOption), scoresFile = parse.GetValue(scoresOption);
+            int groupedCount;
             using (Stream alertsOut = outFile is null ? Console.OpenStandardOutput() : outFile.Create())
             using (Stream? scoresOut = scoresFile?.Create())
             {
-                JsonLines(alertsOut, scores.Where(s => s.Scored && s.Alert), WriteAlert);
+                var suppressor = new AlertSuppressor(TimeSpan.FromSeconds(parse.GetValue(windowOption)));
+                var grouped = new List<GroupedAlert>();
+                foreach (FlowScore a in scores.Where(s => s.Scored && s.Alert))
+                {
+                    grouped.AddRange(parse.GetValue(eachOption) ? [new GroupedAlert(a.Vm, "anomaly", AlertSuppressor.CauseOf(a).Cause, AlertSuppressor.CauseOf(a).Target, a.Record.FirstNs, a.Record.LastNs, 1, a)] : suppressor.Add(a));
+                }
+
+                grouped.AddRange(suppressor.Flush());
+                JsonLines(alertsOut, grouped, WriteAlert);
+                groupedCount = grouped.Count;
                 if (scoresOut is not null)
                 {
                     JsonLines(scoresOut, scores.Where(s => s.Scored), WriteScore);
@@ -123,7 +135,7 @@ internal static class ModelCommands
             }
 
             err.Write(table);
-            err.MarkupLine($"{scores.Count(s => s.Scored):N0} flows scored, {alerts:N0} deviating, {scores.Count(s => s.Scored && s.Calibrating):N0} scored while their VM calibrated");
+            err.MarkupLine($"{scores.Count(s => s.Scored):N0} flows scored, {alerts:N0} deviating in {groupedCount:N0} alerts, {scores.Count(s => s.Scored && s.Calibrating):N0} scored while their VM calibrated");
 
             return exit;
         });
@@ -131,12 +143,16 @@ internal static class ModelCommands
     }
 
     // An alert (docs/model.md): the flow, the VM, the score against its threshold, and what each head expected.
-    private static void WriteAlert(Utf8JsonWriter json, FlowScore s)
+    private static void WriteAlert(Utf8JsonWriter json, GroupedAlert g)
     {
-        FlowRecord r = s.Record;
+        FlowScore s = g.Strongest;
         json.WriteStartObject();
-        json.WriteNumber("ts", Math.Round(r.FirstNs / 1e9, 6));
-        json.WriteString("type", "anomaly");
+        json.WriteNumber("ts", Math.Round(g.FirstNs / 1e9, 6));
+        json.WriteNumber("last_ts", Math.Round(g.LastNs / 1e9, 6));
+        json.WriteString("type", g.Type);
+        json.WriteNumber("count", g.Count);
+        json.WriteString("cause", g.Cause);
+        json.WriteString("target", g.Target);
         WriteFlow(json, s);
         json.WriteNumber("threshold", Math.Round(s.Threshold, 4));
         json.WriteBoolean("calibrating", s.Calibrating);
@@ -205,10 +221,10 @@ internal static class ModelCommands
         json.WriteNumber("score", Math.Round(s.Score, 4));
     }
 
-    private static void JsonLines(Stream stream, IEnumerable<FlowScore> scores, Action<Utf8JsonWriter, FlowScore> write)
+    private static void JsonLines<T>(Stream stream, IEnumerable<T> items, Action<Utf8JsonWriter, T> write)
     {
         using var json = new Utf8JsonWriter(stream);
-        foreach (FlowScore s in scores)
+        foreach (T s in items)
         {
             write(json, s);
             json.Flush();
