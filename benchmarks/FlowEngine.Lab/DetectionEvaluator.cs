@@ -17,8 +17,12 @@ public static class DetectionEvaluator
     /// <param name="flows">Every flow record of the capture.</param>
     /// <param name="alerts">Every alert raised.</param>
     /// <param name="vmCount">VMs in the capture's inventory (for false alerts per VM-hour).</param>
+    /// <param name="anyClass">
+    /// Score a detector that does not classify (an anomaly detector): an alert is correct when it names an attack's
+    /// flow, whatever class it carries, and counts under that attack's class.
+    /// </param>
     /// <returns>The report.</returns>
-    public static DetectionReport Evaluate(IReadOnlyList<AttackLabel> labels, IReadOnlyList<FlowRecord> flows, IReadOnlyList<Alert> alerts, int vmCount)
+    public static DetectionReport Evaluate(IReadOnlyList<AttackLabel> labels, IReadOnlyList<FlowRecord> flows, IReadOnlyList<Alert> alerts, int vmCount, bool anyClass = false)
     {
         ArgumentNullException.ThrowIfNull(labels);
         ArgumentNullException.ThrowIfNull(flows);
@@ -53,8 +57,9 @@ public static class DetectionEvaluator
         var correctAlerts = new long[classes];
         var firstCorrect = new long?[labels.Count];
         long falseAlerts = 0;
-        foreach (Alert a in alerts)
+        foreach (Alert given in alerts)
         {
+            Alert a = anyClass ? given with { Class = truth.TryGetValue(given.Flow, out var tc) ? tc.Class : AttackClass.None } : given;
             alertsOfClass[(int)a.Class]++;
             if (!strongest.TryGetValue(a.Flow, out Alert best) || a.Score > best.Score)
             {
