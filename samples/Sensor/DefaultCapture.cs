@@ -6,4 +6,7 @@ namespace FlowEngine.Sensor;
 internal static class DefaultCapture
 {
     public static string Path => System.IO.Path.Combine(AppContext.BaseDirectory, "data", "lab-small.pcapng");
+
+    /// <summary>The bundled capture's inventory (the lab's VMs).</summary>
+    public static string InventoryPath => System.IO.Path.Combine(AppContext.BaseDirectory, "data", "lab-small.inventory.csv");
 }

@@ -71,7 +71,7 @@ internal static class ModelCommands
     public static Command Detect(Option<FileInfo?> inventoryOption, Option<FileInfo?> vmStateOption)
     {
         var capture = new Argument<FileInfo?>("capture") { Description = "Capture to score. Default: the bundled lab capture.", Arity = ArgumentArity.ZeroOrOne };
-        var modelOption = new Option<FileInfo>("--model") { Description = "The model (ONNX, from train).", Required = true };
+        var modelOption = new Option<FileInfo?>("--model") { Description = "The model (ONNX, from train). Default: the model embedded in FlowEngine.Inference." };
         var outOption = new Option<FileInfo?>("--out") { Description = "Write the alerts (JSON Lines) to this file instead of stdout." };
         var windowOption = new Option<double>("--window") { Description = "Seconds of packet time a cause stays open: its deviating flows are one alert with a count.", DefaultValueFactory = _ => 600 };
         var eachOption = new Option<bool>("--each") { Description = "One alert per deviating flow (no grouping by cause)." };
@@ -91,7 +91,9 @@ internal static class ModelCommands
             FlowReplayScorer scorer;
             try
             {
-                FlowModel model = FlowModel.Load(parse.GetValue(modelOption)!.FullName, FeatureSchema.Version, FeatureSchema.Width);
+                FlowModel model = parse.GetValue(modelOption) is FileInfo file
+                    ? FlowModel.Load(file.FullName, FeatureSchema.Version, FeatureSchema.Width)
+                    : FlowModel.LoadDefault(FeatureSchema.Version, FeatureSchema.Width);
                 scorer = new FlowReplayScorer(model, new FlowThresholdOptions { Risk = parse.GetValue(risk), Calibration = parse.GetValue(calibration) });
                 _ = new Inference.Thresholds.SpotThreshold(scorer.Options.Risk, scorer.Options.Calibration); // refuses settings out of range
             }
@@ -235,7 +237,8 @@ internal static class ModelCommands
 
     private static bool TryInputs(ParseResult parse, Argument<FileInfo?> capture, Option<FileInfo?> inventoryOption, Option<FileInfo?> vmStateOption, Option<string?> zone, IAnsiConsole err, out string path, out VmInventory? inventory, out IVmStateSource? states, out FlowClock clock)
     {
-        path = parse.GetValue(capture)?.FullName ?? DefaultCapture.Path;
+        FileInfo? named = parse.GetValue(capture);
+        path = named?.FullName ?? DefaultCapture.Path;
         inventory = null;
         states = null;
         clock = new FlowClock();
@@ -246,8 +249,10 @@ internal static class ModelCommands
                 clock = new FlowClock(TimeZoneInfo.FindSystemTimeZoneById(id));
             }
 
+            // The bundled capture comes with its inventory: the defaults run as the lab recorded them.
             FileInfo? file = parse.GetValue(inventoryOption);
-            inventory = file is null ? null : VmInventory.Load(file.FullName);
+            string? inventoryPath = file?.FullName ?? (named is null && File.Exists(DefaultCapture.InventoryPath) ? DefaultCapture.InventoryPath : null);
+            inventory = inventoryPath is null ? null : VmInventory.Load(inventoryPath);
             states = parse.GetValue(vmStateOption) is FileInfo stateFile ? VmStateTimeline.Load(stateFile.FullName) : null;
             return true;
         }

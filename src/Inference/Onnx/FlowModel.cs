@@ -45,6 +45,24 @@ public sealed class FlowModel
         return Load(File.ReadAllBytes(path), path, featureSchemaVersion, inputWidth);
     }
 
+    /// <summary>
+    /// The default model embedded in this assembly (trained from the lab's training capture by the command in
+    /// docs/model.md), checked against the caller's schema.
+    /// </summary>
+    /// <param name="featureSchemaVersion">Feature schema version the caller's rows follow.</param>
+    /// <param name="inputWidth">Width of the caller's rows.</param>
+    /// <returns>The model.</returns>
+    /// <exception cref="FlowModelFormatException">The embedded model does not match the schema (a build that forgot to retrain it).</exception>
+    public static FlowModel LoadDefault(int featureSchemaVersion, int inputWidth)
+    {
+        const string name = "FlowEngine.Inference.Models.default.onnx";
+        using Stream stream = typeof(FlowModel).Assembly.GetManifestResourceStream(name)
+            ?? throw new FlowModelFormatException($"{name}: not embedded in {typeof(FlowModel).Assembly.GetName().Name}");
+        byte[] bytes = new byte[stream.Length];
+        stream.ReadExactly(bytes);
+        return Load(bytes, "embedded default model", featureSchemaVersion, inputWidth);
+    }
+
     /// <summary>Checks a model held in memory.</summary>
     /// <param name="bytes">ONNX model bytes; kept, not copied.</param>
     /// <param name="source">Name for error messages.</param>

@@ -346,6 +346,21 @@ public class SensorCliTests
     }
 
     [Fact]
+    public void Detect_OnItsDefaults_ScoresTheBundledCaptureWithTheEmbeddedModel()
+    {
+        (int exit, string stdout, string stderr) = RunSensor("detect");
+        Assert.Equal(0, exit);
+        Assert.Contains("flows scored", stderr, StringComparison.Ordinal);
+        Assert.Contains("acme-ws1", stderr, StringComparison.Ordinal); // the bundled inventory's names
+        foreach (string line in stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries))
+        {
+            JsonElement r = JsonDocument.Parse(line).RootElement;
+            Assert.True(r.GetProperty("count").GetInt32() >= 1);
+            Assert.True(r.GetProperty("score").GetDouble() > r.GetProperty("threshold").GetDouble());
+        }
+    }
+
+    [Fact]
     public void Flows_MissingFile_ClearError()
     {
         (int exit, _, string stderr) = RunSensor("flows", "/nonexistent/capture.pcap");
