@@ -216,7 +216,7 @@ public sealed class VmIdentityTable
             return float.NaN;
         }
 
-        ref long last = ref CollectionsMarshal(_lastStartNs)[index];
+        ref long last = ref AsSpan(_lastStartNs)[index];
         float gap = last == long.MinValue ? float.NaN : (float)(Math.Max(0, timestampNs - last) / 1e9);
         if (timestampNs > last)
         {
@@ -369,7 +369,7 @@ public sealed class VmIdentityTable
         int macIndex = mac == 0 || (mac & GroupMacBit) != 0 ? -1 : MacIndex(net, mac);
         if (_byAddress.TryGetValue(key, out int index))
         {
-            ref LearnedAddress known = ref CollectionsMarshal(_learned)[index];
+            ref LearnedAddress known = ref AsSpan(_learned)[index];
             if (macIndex >= 0 && known.Mac != macIndex)
             {
                 // The address moved to another MAC (a VM replaced, or a router now answering for it).
@@ -475,7 +475,7 @@ public sealed class VmIdentityTable
 
     private void Bind(int macIndex, byte version)
     {
-        ref MacState m = ref CollectionsMarshal(_macs)[macIndex];
+        ref MacState m = ref AsSpan(_macs)[macIndex];
         int count = version == 6 ? ++m.V6 : ++m.V4;
         if (!m.Gateway && count >= (version == 6 ? _options.GatewayAddressesV6 : _options.GatewayAddresses))
         {
@@ -541,7 +541,7 @@ public sealed class VmIdentityTable
         return info;
     }
 
-    private static Span<T> CollectionsMarshal<T>(List<T> list) => System.Runtime.InteropServices.CollectionsMarshal.AsSpan(list);
+    private static Span<T> AsSpan<T>(List<T> list) => System.Runtime.InteropServices.CollectionsMarshal.AsSpan(list);
 
     private struct Ends
     {

@@ -122,4 +122,15 @@ public sealed class AlertSuppressor(TimeSpan window)
 /// <param name="LastNs">End of the last flow.</param>
 /// <param name="Count">Deviating flows merged.</param>
 /// <param name="Strongest">The flow with the highest score.</param>
-public sealed record GroupedAlert(string Vm, string Type, string Cause, string Target, long FirstNs, long LastNs, int Count, FlowScore Strongest);
+public sealed record GroupedAlert(string Vm, string Type, string Cause, string Target, long FirstNs, long LastNs, int Count, FlowScore Strongest)
+{
+    /// <summary>One deviating flow as an alert of its own (no grouping).</summary>
+    /// <param name="alert">The flow.</param>
+    /// <param name="type">Its class.</param>
+    /// <returns>The alert, with a count of 1.</returns>
+    public static GroupedAlert Of(FlowScore alert, string type = "anomaly")
+    {
+        (string cause, string target) = AlertSuppressor.CauseOf(alert);
+        return new GroupedAlert(alert.Vm, type, cause, target, alert.Record.FirstNs, alert.Record.LastNs, 1, alert);
+    }
+}

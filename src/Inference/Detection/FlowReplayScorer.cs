@@ -33,6 +33,7 @@ public sealed class FlowReplayScorer
         _model = model;
         _normalizer = new FeatureNormalizer([.. model.Metadata.InputMean], [.. model.Metadata.InputStd]);
         Options = options ?? new FlowThresholdOptions();
+        Options.Validate();
     }
 
     /// <summary>Threshold settings.</summary>
@@ -167,6 +168,10 @@ public sealed record FlowThresholdOptions
 
     /// <summary>Quantile of the calibration scores above which the tail is modelled. Default 0.95.</summary>
     public double InitialQuantile { get; init; } = 0.95;
+
+    /// <summary>Checks the settings against <see cref="Thresholds.SpotThreshold"/>'s ranges.</summary>
+    /// <exception cref="ArgumentOutOfRangeException">A setting out of range.</exception>
+    public void Validate() => _ = new Thresholds.SpotThreshold(Risk, Calibration, InitialQuantile);
 }
 
 /// <summary>One flow's deviation score for one of its VMs.</summary>

@@ -1,6 +1,5 @@
 // Copyright (c) FlowEngine contributors. Licensed under the MIT License.
 
-using System.IO.Hashing;
 using FlowEngine.AppLayer;
 using FlowEngine.Context;
 using FlowEngine.Context.Profiles;
@@ -179,8 +178,9 @@ public static class FlowFeatures
         row[FeatureSchema.MissingResources] = selfState || peerState ? 0 : 1;
 
         // Time: local time of day and day of week as angles, and the VM's gap since its previous flow.
-        double day = clock.SecondsOfDay(record.FirstNs) / 86400.0 * 2 * Math.PI;
-        double week = (clock.DayOfWeek(record.FirstNs) + (clock.SecondsOfDay(record.FirstNs) / 86400.0)) / 7.0 * 2 * Math.PI;
+        double dayFraction = clock.SecondsOfDay(record.FirstNs) / 86400.0;
+        double day = dayFraction * 2 * Math.PI;
+        double week = (clock.DayOfWeek(record.FirstNs) + dayFraction) / 7.0 * 2 * Math.PI;
         row[FeatureSchema.TimeOfDaySin] = (float)Math.Sin(day);
         row[FeatureSchema.TimeOfDayCos] = (float)Math.Cos(day);
         row[FeatureSchema.DayOfWeekSin] = (float)Math.Sin(week);
@@ -250,10 +250,8 @@ public static class FlowFeatures
     /// <returns>The bucket.</returns>
     public static int PeerBucket(IpAddress peer, byte ipVersion)
     {
-        Span<byte> bytes = stackalloc byte[17];
-        peer.WriteBytes(bytes);
-        bytes[16] = ipVersion;
-        return (int)(XxHash3.HashToUInt64(bytes) % FeatureSchema.PeerBuckets);
+        Span<byte> label = stackalloc byte[17];
+        return (int)(ProfileStore.AddressKey(peer, ipVersion, label) % FeatureSchema.PeerBuckets);
     }
 
     /// <summary>Length, labels, longest label, Shannon entropy (bits per character), digit share and hex-letter share of a DNS name.</summary>

@@ -34,6 +34,7 @@ public sealed class SpotThreshold
     private double _t;
     private long _n;
     private long _peaks;
+    private bool _fitted;
 
     /// <summary>A threshold learning from the VM's scores.</summary>
     /// <param name="risk">Probability of a normal score exceeding the threshold (1e-6 to 0.01). Default 1e-3.</param>
@@ -153,7 +154,7 @@ public sealed class SpotThreshold
             // Too few excesses for a tail (a near-constant stream): anything above the largest seen is exceptional.
             Shape = 0;
             Scale = 0;
-            Threshold = _t + (_held == 0 ? 0 : _reservoir.AsSpan(0, _held).ToArray().Max());
+            Threshold = _t + (_held == 0 ? 0 : System.Numerics.Tensors.TensorPrimitives.Max<double>(_reservoir.AsSpan(0, _held)));
             return;
         }
 
@@ -164,17 +165,15 @@ public sealed class SpotThreshold
         // The kept excesses lack the part above the threshold; by the current fit that part is risk * n / peaks of
         // the tail, so an empirical quantile p of the kept sample is the quantile p * (1 - cut) of the whole tail.
         double ratio = Math.Min(0.5, Risk * _n / _peaks);
-        double keep = 1 - (IsFitted ? ratio : 0);
+        double keep = 1 - (_fitted ? ratio : 0);
         double p1 = P1 * keep, p2 = P2 * keep;
         double q1 = At(sorted, P1), q2 = At(sorted, P2);
         (double gamma, double sigma) = FitTwoQuantiles(p1, q1, p2, q2);
         Shape = gamma;
         Scale = sigma;
-        IsFitted = true;
+        _fitted = true;
         Threshold = _t + ExcessQuantile(gamma, sigma, 1 - (Risk * _n / _peaks));
     }
-
-    private bool IsFitted { get; set; }
 
     private static double At(ReadOnlySpan<double> sorted, double p)
     {
