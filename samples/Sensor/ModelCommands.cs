@@ -95,7 +95,6 @@ internal static class ModelCommands
                     ? FlowModel.Load(file.FullName, FeatureSchema.Version, FeatureSchema.Width)
                     : FlowModel.LoadDefault(FeatureSchema.Version, FeatureSchema.Width);
                 scorer = new FlowReplayScorer(model, new FlowThresholdOptions { Risk = parse.GetValue(risk), Calibration = parse.GetValue(calibration) });
-                _ = new Inference.Thresholds.SpotThreshold(scorer.Options.Risk, scorer.Options.Calibration); // refuses settings out of range
             }
             catch (Exception e) when (e is FlowModelFormatException or IOException or UnauthorizedAccessException or ArgumentException)
             {
@@ -114,7 +113,7 @@ internal static class ModelCommands
                 var grouped = new List<GroupedAlert>();
                 foreach (FlowScore a in scores.Where(s => s.Scored && s.Alert))
                 {
-                    grouped.AddRange(parse.GetValue(eachOption) ? [new GroupedAlert(a.Vm, "anomaly", AlertSuppressor.CauseOf(a).Cause, AlertSuppressor.CauseOf(a).Target, a.Record.FirstNs, a.Record.LastNs, 1, a)] : suppressor.Add(a));
+                    grouped.AddRange(parse.GetValue(eachOption) ? [GroupedAlert.Of(a)] : suppressor.Add(a));
                 }
 
                 grouped.AddRange(suppressor.Flush());
@@ -235,7 +234,9 @@ internal static class ModelCommands
         }
     }
 
-    private static bool TryInputs(ParseResult parse, Argument<FileInfo?> capture, Option<FileInfo?> inventoryOption, Option<FileInfo?> vmStateOption, Option<string?> zone, IAnsiConsole err, out string path, out VmInventory? inventory, out IVmStateSource? states, out FlowClock clock)
+    // The inputs every capture command shares: the capture (default: the bundled one, with its inventory), the
+    // inventory, the VM state timeline and the time zone; false (after printing why) when one cannot be read.
+    internal static bool TryInputs(ParseResult parse, Argument<FileInfo?> capture, Option<FileInfo?> inventoryOption, Option<FileInfo?>? vmStateOption, Option<string?> zone, IAnsiConsole err, out string path, out VmInventory? inventory, out IVmStateSource? states, out FlowClock clock)
     {
         FileInfo? named = parse.GetValue(capture);
         path = named?.FullName ?? DefaultCapture.Path;
@@ -253,7 +254,7 @@ internal static class ModelCommands
             FileInfo? file = parse.GetValue(inventoryOption);
             string? inventoryPath = file?.FullName ?? (named is null && File.Exists(DefaultCapture.InventoryPath) ? DefaultCapture.InventoryPath : null);
             inventory = inventoryPath is null ? null : VmInventory.Load(inventoryPath);
-            states = parse.GetValue(vmStateOption) is FileInfo stateFile ? VmStateTimeline.Load(stateFile.FullName) : null;
+            states = vmStateOption is not null && parse.GetValue(vmStateOption) is FileInfo stateFile ? VmStateTimeline.Load(stateFile.FullName) : null;
             return true;
         }
         catch (Exception e) when (e is TimeZoneNotFoundException or InvalidTimeZoneException or VmInventoryFormatException or VmStateFormatException or IOException or UnauthorizedAccessException)

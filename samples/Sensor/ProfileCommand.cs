@@ -36,23 +36,12 @@ internal static class ProfileCommand
         command.SetAction(parse =>
         {
             IAnsiConsole err = Consoles.Error();
-            var options = new ProfileOptions();
-            VmInventory? inventory;
-            try
+            if (!ModelCommands.TryInputs(parse, capture, inventoryOption, null, zone, err, out string path, out VmInventory? inventory, out _, out FlowClock clock))
             {
-                if (parse.GetValue(zone) is string id)
-                {
-                    options.TimeZone = TimeZoneInfo.FindSystemTimeZoneById(id);
-                }
-
-                FileInfo? inventoryFile = parse.GetValue(inventoryOption);
-                inventory = inventoryFile is null ? null : VmInventory.Load(inventoryFile.FullName);
-            }
-            catch (Exception e) when (e is TimeZoneNotFoundException or InvalidTimeZoneException or VmInventoryFormatException or IOException or UnauthorizedAccessException)
-            {
-                err.MarkupLine($"[red]error:[/] {Markup.Escape(e.Message)}");
                 return 2;
             }
+
+            var options = new ProfileOptions { TimeZone = clock.Zone };
 
             ProfileStore store = new(options);
             if (parse.GetValue(restore) is FileInfo from)
@@ -65,7 +54,6 @@ internal static class ProfileCommand
             }
 
             var restored = store.Profiles.Select(p => p.Name).ToHashSet(StringComparer.Ordinal);
-            string path = parse.GetValue(capture)?.FullName ?? DefaultCapture.Path;
             var metadata = new AppMetadataTable();
             var vms = new VmIdentityTable(inventory);
             var sink = new ProfileSink(store, metadata, vms);
