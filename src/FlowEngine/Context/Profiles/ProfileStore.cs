@@ -80,13 +80,7 @@ public sealed class ProfileStore
         var update = default(ProfileUpdate);
         if (vms.Source is VmInfo src && ForVm(src) is BehaviourProfile s)
         {
-            Span<byte> peer = stackalloc byte[17];
-            ulong peerKey = AddressKey(record.DestinationAddress, record.IpVersion, peer);
-            s.CountFlow(outbound: true, record.FirstNs, record.LastNs, record.Protocol, app);
-            s.AddBytes(record.LastNs, localHour, record.ForwardBytes, record.ReverseBytes);
-            s.Peers.Add(peerKey, (long)record.ForwardBytes, record.FirstNs, peer);
-            update.NewPeer = s.PeerFirstSeen.Observe(peerKey, record.FirstNs, out update.PeerFirstSeenNs);
-            update.NewService = !s.ServicesUsed.Add(service, (long)record.ForwardBytes, record.FirstNs, serviceLabel);
+            update.NewPeer = ObserveEnd(s, in record, originator: true, localHour, app, service, serviceLabel, out update.PeerFirstSeenNs, out update.NewService);
             if (!dnsName.IsEmpty)
             {
                 update.NewDnsName = !AddName(s.DnsNames, dnsName, record.FirstNs);
@@ -102,13 +96,7 @@ public sealed class ProfileStore
 
         if (vms.Destination is VmInfo dst && ForVm(dst) is BehaviourProfile d)
         {
-            Span<byte> peer = stackalloc byte[17];
-            ulong peerKey = AddressKey(record.SourceAddress, record.IpVersion, peer);
-            d.CountFlow(outbound: false, record.FirstNs, record.LastNs, record.Protocol, app);
-            d.AddBytes(record.LastNs, localHour, record.ReverseBytes, record.ForwardBytes);
-            d.Peers.Add(peerKey, (long)record.ReverseBytes, record.FirstNs, peer);
-            update.ResponderNewPeer = d.PeerFirstSeen.Observe(peerKey, record.FirstNs, out update.ResponderPeerFirstSeenNs);
-            d.ServicesOffered.Add(service, (long)record.ReverseBytes, record.FirstNs, serviceLabel);
+            update.ResponderNewPeer = ObserveEnd(d, in record, originator: false, localHour, app, service, serviceLabel, out update.ResponderPeerFirstSeenNs, out _);
             update.Destination = d;
         }
 
@@ -164,6 +152,21 @@ public sealed class ProfileStore
         }
 
         return true;
+    }
+
+    // One VM end of a flow: its counts, volumes (out is what this end sent), the peer at the other end, and the
+    // service as used (originator) or offered (responder). Returns whether the peer was new to the VM.
+    private static bool ObserveEnd(BehaviourProfile p, in FlowRecord record, bool originator, long localHour, int app, ulong service, ReadOnlySpan<byte> serviceLabel, out long peerFirstSeenNs, out bool newService)
+    {
+        Span<byte> peer = stackalloc byte[17];
+        ulong peerKey = AddressKey(originator ? record.DestinationAddress : record.SourceAddress, record.IpVersion, peer);
+        ulong sent = originator ? record.ForwardBytes : record.ReverseBytes, received = originator ? record.ReverseBytes : record.ForwardBytes;
+        p.CountFlow(outbound: originator, record.FirstNs, record.LastNs, record.Protocol, app);
+        p.AddBytes(record.LastNs, localHour, sent, received);
+        p.Peers.Add(peerKey, (long)sent, record.FirstNs, peer);
+        bool newPeer = p.PeerFirstSeen.Observe(peerKey, record.FirstNs, out peerFirstSeenNs);
+        newService = !(originator ? p.ServicesUsed : p.ServicesOffered).Add(service, (long)sent, record.FirstNs, serviceLabel);
+        return newPeer;
     }
 
     /// <summary>Adds a resource sample of <paramref name="vm"/> to its baselines.</summary>
