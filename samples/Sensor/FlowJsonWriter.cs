@@ -114,48 +114,43 @@ internal sealed class FlowJsonWriter : IFlowSink, IDisposable
     // The VM fields of docs/flow-record.md, each only when known.
     private void WriteVms(VmIdentity v, in FlowRecord record)
     {
-        if (v.Source is VmInfo s)
-        {
-            _json.WriteString("src_vm"u8, s.Name);
-            if (!float.IsNaN(v.SourceSecondsSincePrevious))
-            {
-                _json.WriteNumber("src_vm_gap_s"u8, Math.Round(v.SourceSecondsSincePrevious, 6));
-            }
-        }
-        else if (v.SourceOutside)
-        {
-            _json.WriteBoolean("src_outside"u8, true);
-        }
-
-        if (v.Destination is VmInfo d)
-        {
-            _json.WriteString("dst_vm"u8, d.Name);
-            if (!float.IsNaN(v.DestinationSecondsSincePrevious))
-            {
-                _json.WriteNumber("dst_vm_gap_s"u8, Math.Round(v.DestinationSecondsSincePrevious, 6));
-            }
-        }
-        else if (v.DestinationOutside)
-        {
-            _json.WriteBoolean("dst_outside"u8, true);
-        }
-
+        WriteEnd(v.Source, v.SourceOutside, v.SourceSecondsSincePrevious, "src_"u8, in record);
+        WriteEnd(v.Destination, v.DestinationOutside, v.DestinationSecondsSincePrevious, "dst_"u8, in record);
         if (v.Tenant is string tenant)
         {
             _json.WriteString("tenant"u8, tenant);
         }
+    }
+
+    private void WriteEnd(VmInfo? vm, bool outside, float gapSeconds, ReadOnlySpan<byte> prefix, in FlowRecord record)
+    {
+        Span<byte> name = stackalloc byte[48];
+        if (vm is null)
+        {
+            if (outside)
+            {
+                _json.WriteBoolean(Name(name, prefix, "outside"u8, default), true);
+            }
+
+            return;
+        }
+
+        _json.WriteString(Name(name, prefix, "vm"u8, default), vm.Name);
+        if (!float.IsNaN(gapSeconds))
+        {
+            _json.WriteNumber(Name(name, prefix, "vm_gap_s"u8, default), Math.Round(gapSeconds, 6));
+        }
 
         if (_states is not null)
         {
-            WriteState(v.Source, "src_"u8, in record);
-            WriteState(v.Destination, "dst_"u8, in record);
+            WriteState(vm, prefix, in record);
         }
     }
 
     // The VM's resource state at the flow's start (docs/flow-record.md), and at its end when a newer sample covers it.
-    private void WriteState(VmInfo? vm, ReadOnlySpan<byte> prefix, in FlowRecord record)
+    private void WriteState(VmInfo vm, ReadOnlySpan<byte> prefix, in FlowRecord record)
     {
-        if (vm is null || !_states!.TryGetState(vm.Name, record.FirstNs, out VmResourceState start))
+        if (!_states!.TryGetState(vm.Name, record.FirstNs, out VmResourceState start))
         {
             return;
         }
