@@ -10,7 +10,32 @@ namespace FlowEngine.Detection;
 /// <param name="Class">The attack class.</param>
 /// <param name="Score">The detector's score (higher is more anomalous).</param>
 /// <param name="Flow">The flow that raised it.</param>
-public readonly record struct Alert(long TimestampNs, AttackClass Class, double Score, FlowIdentity Flow);
+public readonly record struct Alert(long TimestampNs, AttackClass Class, double Score, FlowIdentity Flow)
+{
+    /// <summary>How sure the classifier is, 0 to 1: a policy maps class and confidence to actions.</summary>
+    public double Confidence { get; init; }
+
+    /// <summary>The VM the alert is about (the attacker for scans, exfiltration, C2; the victim for DoS), when known.</summary>
+    public string? Vm { get; init; }
+
+    /// <summary>The other end (the victim of a scan or flood, the C2 or exfiltration peer), when one address names it.</summary>
+    public IpAddress? Target { get; init; }
+
+    /// <summary>Flows (or events) the alert stands for, at least 1.</summary>
+    public int Count { get; init; }
+
+    /// <summary>Packet time of the last flow the alert stands for; <see cref="TimestampNs"/> when only one.</summary>
+    public long LastNs { get; init; }
+
+    /// <summary>What made the classifier decide: rules, values and their thresholds, surprised model heads.</summary>
+    public IReadOnlyList<AlertEvidence>? Evidence { get; init; }
+}
+
+/// <summary>One reason behind an alert: a rule, the value it saw and the threshold it compared with.</summary>
+/// <param name="Rule">The rule or model head (e.g. <c>scan.distinct_hosts</c>, <c>model.peer</c>).</param>
+/// <param name="Value">The value observed.</param>
+/// <param name="Threshold">The threshold it passed (NaN when the rule has none).</param>
+public readonly record struct AlertEvidence(string Rule, double Value, double Threshold);
 
 /// <summary>The identity of a flow: virtual network, IP version, protocol, endpoints, start time.</summary>
 /// <param name="Network">The virtual network.</param>
