@@ -97,15 +97,23 @@ public readonly struct DnsNameShape
         Span<int> counts = stackalloc int[256];
         int chars = 0, hex = 0, base32 = 0, base32Digits = 0;
         int dataChars = 0;
-        for (ReadOnlySpan<byte> rest = sub; !rest.IsEmpty;)
+        // Hex and base32 data is looked for in every label but the top-level one (a tool without a domain of its own
+        // puts data in the last labels too); entropy only in the subdomain.
+        int tldStart = folded.LastIndexOf((byte)'.') + 1;
+        ReadOnlySpan<byte> all = folded[..Math.Max(0, tldStart - 1)];
+        for (ReadOnlySpan<byte> rest = all; !rest.IsEmpty;)
         {
             int dot = rest.IndexOf((byte)'.');
             ReadOnlySpan<byte> l = dot < 0 ? rest : rest[..dot];
+            int offset = all.Length - rest.Length;
             rest = dot < 0 ? default : rest[(dot + 1)..];
-            chars += l.Length;
-            foreach (byte b in l)
+            if (offset < domainStart)
             {
-                counts[b]++;
+                chars += l.Length;
+                foreach (byte b in l)
+                {
+                    counts[b]++;
+                }
             }
 
             // Data rides in long labels: a short fixed prefix (dnscat., a tool's tag) does not hide it.

@@ -10,7 +10,7 @@ namespace FlowEngine.Detection.Internal;
 /// Beaconing, scored as RITA scores it, over the last 32 flows of a source to one destination service and of a source
 /// asking one DNS name: the intervals between starts and the sizes are each scored by the symmetry of their
 /// quartiles (1 - |Bowley skewness|) and by their spread (1 - median absolute deviation / median), and the beacon
-/// score is the mean of the two. Scale-free: a beacon every 2 s and one every hour score alike. Traffic the VM's
+/// score is the mean of the two, the intervals' own score passing the threshold too. Scale-free: a beacon every 2 s and one every hour score alike. Traffic the VM's
 /// model expected, or a peer the VM's profile knew long before, is the VM's own periodic traffic and not alerted.
 /// </summary>
 internal sealed class BeaconDetector(ClassifierOptions options)
@@ -78,7 +78,8 @@ internal sealed class BeaconDetector(ClassifierOptions options)
         double tsScore = Regularity(intervals[..(n - 1)], out double medianInterval);
         double sizeScore = Regularity(sizes[..n], out _);
         double score = (tsScore + sizeScore) / 2;
-        if (score < _o.MinScore || medianInterval < _minIntervalNs)
+        // Beaconing is a matter of timing first: equal sizes at random times are not a beacon.
+        if (score < _o.MinScore || tsScore < _o.MinScore || medianInterval < _minIntervalNs)
         {
             return;
         }

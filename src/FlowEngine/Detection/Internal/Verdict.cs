@@ -72,7 +72,7 @@ internal struct WindowLevel
     /// <summary>Starts a new window when <paramref name="nowNs"/> left the current one; returns true when it did.</summary>
     /// <param name="nowNs">Packet time.</param>
     /// <param name="windowNs">Window length.</param>
-    /// <param name="closedCount">The count of the window being closed, learned into the level unless it alerted.</param>
+    /// <param name="closedCount">The count of the window being closed, learned into the level (less when it alerted).</param>
     /// <param name="alpha">Weight of the newest window.</param>
     public bool Roll(long nowNs, long windowNs, double closedCount, double alpha)
     {
@@ -81,11 +81,13 @@ internal struct WindowLevel
             return false;
         }
 
-        if (Start != 0 && !Alerted)
+        if (Start != 0)
         {
-            // Windows without traffic in between count as zero: they pull the level down.
+            // A window that alerted is learned at a quarter of the weight: an attack does not become normal at once,
+            // but behaviour that persists does. Windows without traffic in between count as zero.
+            double weight = Alerted ? alpha / 4 : alpha;
             long idle = Math.Max(0, ((nowNs - Start) / windowNs) - 1);
-            Level = HasLevel ? Level + (alpha * (closedCount - Level)) : closedCount;
+            Level = HasLevel ? Level + (weight * (closedCount - Level)) : (Alerted ? weight * closedCount : closedCount);
             Level *= Math.Pow(1 - alpha, Math.Min(idle, 64));
             HasLevel = true;
         }
