@@ -13,8 +13,8 @@ namespace FlowEngine.Tests.Detection;
 public sealed class FlowClassifierTests
 {
     private const long Second = 1_000_000_000;
-    private static readonly long T0 = 1_800_000_000 * Second;
-    private static readonly VirtualNetworkId Net = new(VirtualNetworkKind.Vxlan, 5001);
+    private const long T0 = 1_800_000_000 * Second;
+    private static readonly VirtualNetworkId s_net = new(VirtualNetworkKind.Vxlan, 5001);
 
     [Fact]
     public void VerticalScan_AlertsAtTheFloor_WithItsEvidence()
@@ -393,8 +393,8 @@ public sealed class FlowClassifierTests
             DestinationPort = port,
             FirstNs = firstNs,
             LastNs = firstNs + (Second / 100),
-            VnKind = Net.Kind,
-            VnId = Net.Id,
+            VnKind = s_net.Kind,
+            VnId = s_net.Id,
             ForwardPackets = payload ? 6u : 1u,
             ReversePackets = 1,
             ForwardTcpFlags = payload ? TcpFlags.Syn | TcpFlags.Ack | TcpFlags.Psh | TcpFlags.Fin : TcpFlags.Syn,
