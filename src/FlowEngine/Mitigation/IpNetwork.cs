@@ -76,6 +76,12 @@ public readonly record struct IpNetwork
         string t = text.Trim();
         int slash = t.IndexOf('/', StringComparison.Ordinal);
         string addressText = slash < 0 ? t : t[..slash];
+        // IPAddress also reads the legacy forms "10.1" and "0x0a000001"; a policy file means dotted quads.
+        if (!addressText.Contains(':', StringComparison.Ordinal) && (addressText.Count(c => c == '.') != 3 || !addressText.All(c => c == '.' || char.IsAsciiDigit(c))))
+        {
+            return false;
+        }
+
         if (!IPAddress.TryParse(addressText, out IPAddress? ip) || ip.IsIPv4MappedToIPv6 || (ip.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6 && ip.ScopeId != 0))
         {
             return false;
