@@ -92,6 +92,11 @@ public sealed class TcMitigationHandler : IMitigationHandler
             throw new MitigationHandlerException($"tc only shapes; {action.Kind.ToString().ToLowerInvariant()} is for the nftables or inline handler");
         }
 
+        if (action.Rate is not { Unit: RateUnit.BytesPerSecond })
+        {
+            throw new MitigationHandlerException("tc shapes bytes per second; use the inline or nftables handler for packets per second");
+        }
+
         lock (_gate)
         {
             ObjectDisposedException.ThrowIf(_disposed, this);
