@@ -58,7 +58,7 @@ public sealed class MitigationPolicy
     /// <summary>The policy file format version this reader knows.</summary>
     public const int FormatVersion = 1;
 
-    private static readonly TimeSpan MaxTtl = TimeSpan.FromDays(7);
+    private static readonly TimeSpan s_maxTtl = TimeSpan.FromDays(7);
 
     /// <summary>Creates a policy.</summary>
     /// <param name="rules">The rules, in order.</param>
@@ -454,9 +454,9 @@ public sealed class MitigationPolicy
 
         private TimeSpan Ttl(JsonElement e, string path)
         {
-            if (e.ValueKind != JsonValueKind.Number || !e.TryGetDouble(out double s) || !(s > 0) || s > MaxTtl.TotalSeconds)
+            if (e.ValueKind != JsonValueKind.Number || !e.TryGetDouble(out double s) || !(s > 0) || s > s_maxTtl.TotalSeconds)
             {
-                throw Error(path, $"{e.GetRawText()} is not a number of seconds above 0 and at most {MaxTtl.TotalSeconds:0} (7 days)");
+                throw Error(path, $"{e.GetRawText()} is not a number of seconds above 0 and at most {s_maxTtl.TotalSeconds:0} (7 days)");
             }
 
             return TimeSpan.FromSeconds(s);

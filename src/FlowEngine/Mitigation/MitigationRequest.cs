@@ -13,7 +13,7 @@ namespace FlowEngine.Mitigation;
 /// </summary>
 public sealed class MitigationRequest
 {
-    private static readonly IReadOnlyList<IpNetwork> NoNetworks = [];
+    private static readonly IReadOnlyList<IpNetwork> s_noNetworks = [];
 
     private MitigationRequest(MitigationKind kind, VirtualNetworkId network, IpNetwork? address, FlowIdentity? flow, TrafficDirection direction, byte protocol, ushort port, ShapeRate? rate, IReadOnlyList<IpNetwork>? allow)
     {
@@ -25,7 +25,7 @@ public sealed class MitigationRequest
         Protocol = protocol;
         Port = port;
         Rate = rate;
-        Allow = allow ?? NoNetworks;
+        Allow = allow ?? s_noNetworks;
         Key = BuildKey();
     }
 

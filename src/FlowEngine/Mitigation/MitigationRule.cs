@@ -9,7 +9,7 @@ namespace FlowEngine.Mitigation;
 /// </summary>
 public readonly record struct MitigationRule
 {
-    private static readonly IReadOnlyList<IpNetwork> NoNetworks = [];
+    private static readonly IReadOnlyList<IpNetwork> s_noNetworks = [];
 
     private MitigationRule(MitigationAction action, double packetsPerSecond, int burst, TrafficDirection direction = TrafficDirection.Both, byte protocol = 0, ushort port = 0, IReadOnlyList<IpNetwork>? allow = null)
     {
@@ -19,7 +19,7 @@ public readonly record struct MitigationRule
         Direction = direction;
         Protocol = protocol;
         Port = port;
-        Allow = allow ?? NoNetworks;
+        Allow = allow ?? s_noNetworks;
     }
 
     /// <summary>What the rule does.</summary>

@@ -40,7 +40,7 @@ public sealed class NftablesHandlerOptions
 /// <remarks>Rules are written in nft's own syntax to <c>nft -f -</c> (one transaction per action); the table is read back with <c>nft -j</c>.</remarks>
 public sealed class NftablesMitigationHandler : IMitigationHandler
 {
-    private static readonly string[] Chains = ["forward", "input", "output"];
+    private static readonly string[] s_chains = ["forward", "input", "output"];
     private readonly NftablesHandlerOptions _options;
     private readonly ToolRunner _nft;
     private readonly string _table;
@@ -61,7 +61,7 @@ public sealed class NftablesMitigationHandler : IMitigationHandler
         _nft = new ToolRunner("nft", _options.NetworkNamespace, _options.CommandTimeout);
         var setup = new StringBuilder();
         setup.Append(CultureInfo.InvariantCulture, $"add table inet {_table}\ndelete table inet {_table}\nadd table inet {_table}\n");
-        foreach (string chain in Chains)
+        foreach (string chain in s_chains)
         {
             setup.Append(CultureInfo.InvariantCulture, $"add chain inet {_table} {chain} {{ type filter hook {chain} priority -5; policy accept; }}\n");
         }
@@ -101,7 +101,7 @@ public sealed class NftablesMitigationHandler : IMitigationHandler
         string? device = _options.NetworkInterfaces.TryGetValue(action.Network, out string? d) ? d : null;
         foreach ((string match, bool fromTarget) in Matches(action))
         {
-            foreach (string chain in Chains)
+            foreach (string chain in s_chains)
             {
                 // A confined rule needs the interface the packet uses: iifname exists in forward and input, oifname in forward and output.
                 if (device is not null && ((fromTarget && chain == "output") || (!fromTarget && chain == "input")))

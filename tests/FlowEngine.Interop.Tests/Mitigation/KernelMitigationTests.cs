@@ -131,6 +131,32 @@ public sealed class KernelMitigationTests(ITestOutputHelper output) : IDisposabl
     }
 
     [Fact]
+    public void NetworkInterfaces_ConfineAnActionToItsVirtualNetworksInterface()
+    {
+        var vni7 = new VirtualNetworkId(VirtualNetworkKind.Vxlan, 7);
+        using var nft = new NftablesMitigationHandler(new NftablesHandlerOptions
+        {
+            NetworkNamespace = _lab.Router,
+            NetworkInterfaces = new Dictionary<VirtualNetworkId, string> { [VirtualNetworkId.None] = _lab.RouterVmSide, [vni7] = _lab.RouterPeerSide },
+        });
+
+        // The VM's network is on the VM-side interface: its packets come in there and are dropped.
+        var inNetwork = MitigationRequest.BlockAddress(IpNetwork.Parse(_lab.VmAddress), VirtualNetworkId.None, TrafficDirection.Outbound, 17, 7001);
+        // The same block said to be in a network whose interface is the uplink: the VM's packets never enter there.
+        var otherNetwork = MitigationRequest.BlockAddress(IpNetwork.Parse(_lab.VmAddress), vni7, TrafficDirection.Outbound, 17, 7002);
+        Assert.Contains($"iifname \"{_lab.RouterVmSide}\"", nft.RulesOf(inNetwork), StringComparison.Ordinal);
+        nft.Apply(inNetwork);
+        nft.Apply(otherNetwork);
+        Dictionary<string, int> got = _lab.Receive([_lab.PeerAddress], [7001, 7002], () =>
+        {
+            _lab.SendFromVm(_lab.PeerAddress, 40001, 7001, 30);
+            _lab.SendFromVm(_lab.PeerAddress, 40002, 7002, 30);
+        });
+        Assert.Equal((0, 30), (got[$"{_lab.PeerAddress}:7001"], got[$"{_lab.PeerAddress}:7002"]));
+        Assert.Equal((30, 0), (nft.Counters(inNetwork).Packets, nft.Counters(otherNetwork).Packets));
+    }
+
+    [Fact]
     public void Nftables_ReplacesATableLeftByAnEarlierRun_DisposeLeavesNothing()
     {
         var block = MitigationRequest.BlockAddress(IpNetwork.Parse(_lab.PeerAddress), default);

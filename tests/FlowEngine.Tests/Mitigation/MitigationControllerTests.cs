@@ -9,8 +9,8 @@ namespace FlowEngine.Tests.Mitigation;
 
 public sealed class MitigationControllerTests : IDisposable
 {
-    private static readonly DateTimeOffset Start = new(2026, 1, 1, 12, 0, 0, TimeSpan.Zero);
-    private readonly ManualClock _clock = new(Start);
+    private static readonly DateTimeOffset s_start = new(2026, 1, 1, 12, 0, 0, TimeSpan.Zero);
+    private readonly ManualClock _clock = new(s_start);
     private readonly MemoryStream _auditStream = new();
     private readonly MitigationAuditLog _audit;
     private readonly RecordingHandler _handler = new();
