@@ -2,6 +2,7 @@
 
 using System.CommandLine;
 using System.Net;
+using System.Runtime.InteropServices;
 using System.Text.Json;
 using FlowEngine.Detection;
 using FlowEngine.Interop.Mitigation;
@@ -81,6 +82,11 @@ internal static class MitigateCommand
                 stop.Set();
             };
             Console.CancelKeyPress += cancel;
+            using PosixSignalRegistration term = PosixSignalRegistration.Create(PosixSignal.SIGTERM, context =>
+            {
+                context.Cancel = true;
+                stop.Set();
+            });
             try
             {
                 foreach (Alert alert in alerts)
@@ -91,6 +97,7 @@ internal static class MitigateCommand
                 double hold = parse.GetValue(holdOption);
                 if (hold > 0 && controller.InForce.Count > 0)
                 {
+                    err.MarkupLine($"holding {controller.InForce.Count} actions for {hold:0.#} s (Ctrl+C or SIGTERM reverts them now)");
                     stop.Wait(TimeSpan.FromSeconds(hold));
                 }
             }

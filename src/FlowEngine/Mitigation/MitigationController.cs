@@ -68,6 +68,9 @@ public sealed class MitigationController : IAlertSink, IDisposable
         {
             _timer = _options.Clock.CreateTimer(_ => ExpireDue(), null, _options.ExpiryInterval, _options.ExpiryInterval);
         }
+
+        // A process that ends (normally, or on SIGTERM) without disposing still reverts what it applied.
+        AppDomain.CurrentDomain.ProcessExit += OnProcessExit;
     }
 
     /// <summary>True when nothing is applied (dry-run option, or the dry-run handler).</summary>
@@ -189,7 +192,10 @@ public sealed class MitigationController : IAlertSink, IDisposable
         }
     }
 
-    /// <summary>Reverts everything in force, then disposes the handler (when owned). The audit log stays open.</summary>
+    /// <summary>
+    /// Reverts everything in force, then disposes the handler (when owned). The audit log stays open. Also runs when the
+    /// process exits (AppDomain.ProcessExit, raised on a normal end and on SIGTERM) without it.
+    /// </summary>
     public void Dispose()
     {
         lock (_gate)
@@ -200,6 +206,7 @@ public sealed class MitigationController : IAlertSink, IDisposable
             }
 
             _disposed = true;
+            AppDomain.CurrentDomain.ProcessExit -= OnProcessExit;
             _timer?.Dispose();
             foreach (Entry e in _inForce.Values.ToArray())
             {
@@ -212,6 +219,8 @@ public sealed class MitigationController : IAlertSink, IDisposable
             }
         }
     }
+
+    private void OnProcessExit(object? sender, EventArgs e) => Dispose();
 
     private AuditEvent SubmitLocked(MitigationRequest action)
     {
