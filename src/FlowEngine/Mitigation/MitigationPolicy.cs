@@ -1,6 +1,5 @@
 // Copyright (c) FlowEngine contributors. Licensed under the MIT License.
 
-using System.Text;
 using System.Text.Json;
 using FlowEngine.Detection;
 using FlowEngine.Packets;
@@ -108,6 +107,7 @@ public sealed class MitigationPolicy
             { "class": "exfiltration", "min_confidence": 0.9, "actions": [ { "action": "block", "target": "destination", "direction": "both", "ttl_seconds": 3600 } ] },
             { "class": "exfiltration", "min_confidence": 0.6, "actions": [ { "action": "shape", "target": "flow", "bytes_per_second": 131072 } ] },
             { "class": "c2", "min_confidence": 0.8, "actions": [ { "action": "block", "target": "destination", "direction": "both", "ttl_seconds": 3600 } ] },
+            { "class": "malware", "min_confidence": 0.9, "actions": [ { "action": "isolate", "target": "vm", "ttl_seconds": 1800 } ] },
             { "class": "dos", "min_confidence": 0.9, "actions": [ { "action": "block", "target": "source", "direction": "outbound" } ] },
             { "class": "dos", "min_confidence": 0.6, "actions": [ { "action": "shape", "target": "flow", "packets_per_second": 1000 } ] },
             { "class": "scan", "min_confidence": 0.8, "actions": [ { "action": "block", "target": "source", "direction": "outbound", "ttl_seconds": 900 } ] },
@@ -163,15 +163,10 @@ public sealed class MitigationPolicy
         }
     }
 
-    /// <summary>The wire name of a class in policy files and alerts: exfiltration, c2, dos, scan, dns_tunnel, lateral_movement, ...</summary>
+    /// <summary>The name of a class in policy files and alerts, as detect writes it (<see cref="AttackClassNames.ToName"/>): exfiltration, c2, dos, scan, dns_tunnel, lateral_movement, malware, anomaly.</summary>
     /// <param name="attackClass">The class.</param>
     /// <returns>The name.</returns>
-    public static string ClassName(AttackClass attackClass) => attackClass switch
-    {
-        AttackClass.CommandAndControl => "c2",
-        AttackClass.DenialOfService => "dos",
-        _ => SnakeCase(attackClass.ToString()),
-    };
+    public static string ClassName(AttackClass attackClass) => attackClass.ToName();
 
     /// <summary>The actions for one alert: those of the first rule it matches, aimed at its flow or addresses; none when no rule matches.</summary>
     /// <param name="alert">The alert.</param>
@@ -218,22 +213,6 @@ public sealed class MitigationPolicy
             _ => MitigationRequest.Isolate(network, f.Network, Allowlist),
         };
         return request.With(a.Ttl > TimeSpan.Zero ? a.Ttl : DefaultTtl, a.Target is PolicyTarget.Vm or PolicyTarget.Source or PolicyTarget.Flow ? alert.Vm : null, alert);
-    }
-
-    private static string SnakeCase(string name)
-    {
-        var b = new StringBuilder(name.Length + 4);
-        for (int i = 0; i < name.Length; i++)
-        {
-            if (char.IsUpper(name[i]) && i > 0)
-            {
-                b.Append('_');
-            }
-
-            b.Append(char.ToLowerInvariant(name[i]));
-        }
-
-        return b.ToString();
     }
 
     private sealed class Reader(string source)

@@ -34,6 +34,9 @@ public class MitigationPolicyTests
         Assert.Equal(IpNetwork.Parse("10.1.0.5"), isolate.Address);
         Assert.Equal("vm-a", isolate.Vm);
         Assert.Equal([IpNetwork.Parse("10.1.0.1")], isolate.Allow);
+        MitigationRequest malware = Assert.Single(p.Decide(Alert(AttackClass.Malware, 0.95)));
+        Assert.Equal((MitigationKind.Isolate, TimeSpan.FromMinutes(30)), (malware.Kind, malware.Ttl));
+        Assert.Empty(p.Decide(Alert(AttackClass.Anomaly, 1)));
         MitigationRequest scan = Assert.Single(p.Decide(Alert(AttackClass.Scan, 0.9)));
         Assert.Equal((MitigationKind.Block, TrafficDirection.Outbound), (scan.Kind, scan.Direction));
     }
