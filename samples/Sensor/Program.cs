@@ -179,5 +179,5 @@ static void RunWithProgress<TExtension>(IAnsiConsole console, FlowPipeline<TExte
     }
 }
 
-var root = new RootCommand("FlowEngine sensor: flow records, VM profiles, and the predictive flow model (train, detect) over captures.") { flowsCommand, ProfileCommand.Create(inventoryOption), ModelCommands.Train(inventoryOption, vmStateOption), ModelCommands.Detect(inventoryOption, vmStateOption) };
+var root = new RootCommand("FlowEngine sensor: flow records, VM profiles, and the predictive flow model (train, detect) over captures.") { flowsCommand, ProfileCommand.Create(inventoryOption), ModelCommands.Train(inventoryOption, vmStateOption), ModelCommands.Detect(inventoryOption, vmStateOption), MitigateCommand.Create() };
 return root.Parse(args).Invoke();

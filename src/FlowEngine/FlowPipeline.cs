@@ -137,7 +137,9 @@ public class FlowPipeline<TExtension> : IDisposable
     /// Decodes and accounts one batch as <see cref="ProcessBatch"/> does (same statistics), then decides every decoded
     /// packet once it is accounted: the inline path's entry. A packet whose flow is marked
     /// <see cref="FlowAction.Drop"/> (<see cref="IFlowMarks"/>) is dropped from its slot's mark without asking
-    /// <paramref name="verdict"/>; every other packet is given to <paramref name="verdict"/>.
+    /// <paramref name="verdict"/>; every other packet is given to <paramref name="verdict"/>, together with a reference
+    /// to its flow's mark when the verdict is an <see cref="IFlowVerdict"/> (which shapes flows marked
+    /// <see cref="FlowAction.Shape"/> from the slot).
     /// </summary>
     /// <param name="batch">The frames.</param>
     /// <param name="verdict">Decides for every decoded packet, in frame order.</param>
@@ -218,12 +220,24 @@ public class FlowPipeline<TExtension> : IDisposable
 
             if (verdict is not null)
             {
+                IFlowVerdict? flowVerdict = verdict as IFlowVerdict;
                 for (int j = 0; j < decoded; j++)
                 {
                     int slot = _slots[j];
-                    verdicts[_decodedFrame[j]] = slot >= 0 && (FlowAction)(byte)_table.MarkOf(slot) == FlowAction.Drop
-                        ? PacketVerdict.Drop
-                        : verdict.Decide(in _decoded[j]);
+                    PacketVerdict v;
+                    if (slot < 0)
+                    {
+                        v = verdict.Decide(in _decoded[j]);
+                    }
+                    else
+                    {
+                        ref uint mark = ref _table.MarkRef(slot);
+                        v = (FlowAction)(byte)mark == FlowAction.Drop ? PacketVerdict.Drop
+                            : flowVerdict is not null ? flowVerdict.Decide(in _decoded[j], ref mark)
+                            : verdict.Decide(in _decoded[j]);
+                    }
+
+                    verdicts[_decodedFrame[j]] = v;
                 }
             }
 

@@ -51,9 +51,12 @@ public partial class FlowTable<TExtension>
         return true;
     }
 
-    /// <summary>The mark of the flow in <paramref name="slot"/>, for the inline path (the slot came from this batch's update).</summary>
+    /// <summary>
+    /// The mark of the flow in <paramref name="slot"/> by reference, for the inline path (the slot came from this
+    /// batch's update) and the <see cref="Mitigation.IFlowVerdict"/> that sets it.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal uint MarkOf(int slot) => _entries[slot].State.Mark;
+    internal ref uint MarkRef(int slot) => ref _entries[slot].State.Mark;
 
     private bool IsLive(FlowHandle flow)
         => (uint)flow.Slot < (uint)Capacity && _tags[flow.Slot] != 0 && _cold[flow.Slot].Generation == flow.Generation;

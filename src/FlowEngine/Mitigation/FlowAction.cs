@@ -10,4 +10,12 @@ public enum FlowAction : byte
 
     /// <summary>Every further packet of the flow is dropped, without asking the packet verdict.</summary>
     Drop = 1,
+
+    /// <summary>
+    /// The flow's packets pass a token bucket of a <see cref="FlowShaper"/>, named by the mark's upper 24 bits
+    /// (<see cref="FlowShaper.Add"/> returns the whole mark). The inline path hands such packets, with a reference to
+    /// the mark, to its <see cref="IFlowVerdict"/>, which admits them from the bucket without a lookup; a bucket of
+    /// no rate drops every packet, and a removed bucket clears the mark.
+    /// </summary>
+    Shape = 2,
 }

@@ -10,4 +10,7 @@ public enum MitigationAction : byte
 
     /// <summary>Forward matching packets up to a rate (token bucket), drop the rest.</summary>
     RateLimit = 2,
+
+    /// <summary>Drop every packet from or to the address unless the other end is in the rule's allowlist.</summary>
+    Isolate = 3,
 }

@@ -6,8 +6,9 @@ namespace FlowEngine.Mitigation;
 
 /// <summary>
 /// Mitigation rules per flow and per address (a VM: its address in a virtual network, as source or destination),
-/// as an <see cref="IPacketVerdict"/>. A flow rule wins over an address rule; packets no rule matches are
-/// forwarded. Rules are changed from any thread; <see cref="Decide"/> runs on one data-plane thread.
+/// as an <see cref="IPacketVerdict"/>. A flow rule wins over an address rule; an address rule may be narrowed to a
+/// direction, protocol and port, or isolate the address except for an allowlist (<see cref="MitigationRule"/>); the
+/// source's rule is asked before the destination's; packets no rule matches are forwarded. Rules are changed from any thread; <see cref="Decide"/> runs on one data-plane thread.
 /// </summary>
 /// <remarks>
 /// Changes build a new immutable snapshot under a lock and publish it with one volatile write; the data plane
@@ -97,18 +98,21 @@ public sealed class MitigationTable : IPacketVerdict
                 s.Flows.TryGetValue(FlowSelector.Of(in packet), out rule);
             }
 
-            if (rule is null && s.Addresses.Count != 0)
-            {
-                VirtualNetworkId network = packet.VirtualNetwork;
-                if (!s.Addresses.TryGetValue((packet.Source, network), out rule))
-                {
-                    s.Addresses.TryGetValue((packet.Destination, network), out rule);
-                }
-            }
-
             if (rule is not null)
             {
                 verdict = rule.Decide(packet.TimestampNs);
+            }
+            else if (s.Addresses.Count != 0)
+            {
+                VirtualNetworkId network = packet.VirtualNetwork;
+                if (s.Addresses.TryGetValue((packet.Source, network), out rule) && rule.Matches(in packet, fromAddress: true))
+                {
+                    verdict = rule.Decide(packet.TimestampNs);
+                }
+                else if (s.Addresses.TryGetValue((packet.Destination, network), out rule) && rule.Matches(in packet, fromAddress: false))
+                {
+                    verdict = rule.Decide(packet.TimestampNs);
+                }
             }
         }
 
@@ -146,14 +150,43 @@ public sealed class MitigationTable : IPacketVerdict
     private sealed class RuleState(MitigationRule rule)
     {
         private readonly MitigationAction _action = rule.Action;
+        private readonly TrafficDirection _direction = rule.Direction;
+        private readonly byte _protocol = rule.Protocol;
+        private readonly ushort _port = rule.Port;
+        private readonly IpNetwork[] _allow = [.. rule.Allow];
         private readonly double _tokensPerNs = rule.PacketsPerSecond / 1e9;
         private readonly double _burst = rule.Burst;
         private double _tokens = rule.Burst;
         private long _lastNs = long.MinValue;
 
+        // Whether an address rule applies to a packet from (or to) its address: direction, protocol, port and, for
+        // isolation, an other end outside the allowlist.
+        public bool Matches(in DecodedPacket packet, bool fromAddress)
+        {
+            if ((_direction == TrafficDirection.Outbound && !fromAddress) || (_direction == TrafficDirection.Inbound && fromAddress)
+                || (_protocol != 0 && packet.Protocol != _protocol) || (_port != 0 && packet.DestinationPort != _port))
+            {
+                return false;
+            }
+
+            if (_action == MitigationAction.Isolate)
+            {
+                IpAddress other = fromAddress ? packet.Destination : packet.Source;
+                foreach (IpNetwork n in _allow)
+                {
+                    if (n.Contains(in other, packet.IpVersion))
+                    {
+                        return false;
+                    }
+                }
+            }
+
+            return true;
+        }
+
         public PacketVerdict Decide(long nowNs)
         {
-            if (_action == MitigationAction.Drop)
+            if (_action is MitigationAction.Drop or MitigationAction.Isolate)
             {
                 return PacketVerdict.Drop;
             }
