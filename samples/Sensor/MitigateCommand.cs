@@ -22,18 +22,15 @@ internal static class MitigateCommand
     public static Command Create()
     {
         var alertsArgument = new Argument<FileInfo>("alerts") { Description = "Alerts, JSON Lines (detect's output: ts, type, confidence, vm, vn_type, vn_id, proto, src_ip, src_port, dst_ip, dst_port, target)." };
-        var handlerOption = new Option<string>("--mitigate") { Description = $"The handler: {MitigationHandlers.Specs}.", DefaultValueFactory = _ => "dry-run" };
-        var policyOption = new Option<FileInfo?>("--policy") { Description = "The policy file (JSON, docs/mitigation.md). Default: the default policy." };
-        var auditOption = new Option<FileInfo?>("--audit") { Description = "Append the audit log (JSON Lines) to this file. Default: stdout." };
-        var enforceOption = new Option<bool>("--enforce") { Description = "Apply the actions (without it, every decision is audited and nothing is applied)." };
+        var mitigation = new MitigationCliOptions();
         var holdOption = new Option<double>("--hold") { Description = "Seconds to keep the actions in force (TTLs still apply) before reverting everything and exiting.", DefaultValueFactory = _ => 0 };
-        var namespaceOption = new Option<string?>("--netns") { Description = "Network namespace the nftables and tc handlers act in." };
         var confidenceOption = new Option<double>("--confidence") { Description = "Confidence of alerts whose line has none.", DefaultValueFactory = _ => 0 };
         var policyPrintOption = new Option<bool>("--print-default-policy") { Description = "Print the default policy file and exit." };
         var command = new Command("mitigate", "Apply a mitigation policy to alerts (dry-run unless --enforce) and write the audit log.")
         {
-            alertsArgument, handlerOption, policyOption, auditOption, enforceOption, holdOption, namespaceOption, confidenceOption, policyPrintOption,
+            alertsArgument, holdOption, confidenceOption, policyPrintOption,
         };
+        mitigation.AddTo(command);
         command.SetAction(parse =>
         {
             IAnsiConsole err = Consoles.Error();
@@ -43,38 +40,23 @@ internal static class MitigateCommand
                 return 0;
             }
 
-            MitigationPolicy policy;
             List<Alert> alerts;
             try
             {
-                policy = parse.GetValue(policyOption) is FileInfo p ? MitigationPolicy.Load(p.FullName) : MitigationPolicy.Default();
                 alerts = ReadAlerts(parse.GetValue(alertsArgument)!.FullName, parse.GetValue(confidenceOption));
             }
-            catch (Exception e) when (e is MitigationPolicyFormatException or FormatException or IOException or UnauthorizedAccessException)
+            catch (Exception e) when (e is FormatException or IOException or UnauthorizedAccessException)
             {
                 err.MarkupLine($"[red]error:[/] {Markup.Escape(e.Message)}");
                 return 2;
             }
 
-            string? ns = parse.GetValue(namespaceOption);
-            IMitigationHandler handler;
-            try
+            using MitigationController? created = mitigation.Create(parse, err, packetTime: false);
+            if (created is not MitigationController controller)
             {
-                handler = MitigationHandlers.Create(parse.GetValue(handlerOption)!, new MitigationHandlerSettings
-                {
-                    Nftables = new NftablesHandlerOptions { NetworkNamespace = ns },
-                    Tc = new TcHandlerOptions { NetworkNamespace = ns },
-                });
-            }
-            catch (Exception e) when (e is ArgumentException or MitigationHandlerException)
-            {
-                err.MarkupLine($"[red]error:[/] {Markup.Escape(e.Message)}");
                 return 2;
             }
 
-            FileInfo? auditFile = parse.GetValue(auditOption);
-            using MitigationAuditLog audit = auditFile is null ? new MitigationAuditLog(Console.OpenStandardOutput()) : MitigationAuditLog.Append(auditFile.FullName);
-            using var controller = new MitigationController(policy, handler, audit, new MitigationControllerOptions { DryRun = !parse.GetValue(enforceOption) });
             using var stop = new ManualResetEventSlim();
             ConsoleCancelEventHandler cancel = (_, e) =>
             {
@@ -107,7 +89,7 @@ internal static class MitigateCommand
                 controller.Dispose(); // reverts everything, also on Ctrl+C
             }
 
-            err.MarkupLine($"{alerts.Count} alerts: {controller.Decided} actions decided, {controller.Applied} {(controller.DryRun ? "simulated (dry-run)" : "applied")}, {controller.Refused} refused, {controller.Failed} failed, {controller.Reverted} reverted ({Markup.Escape(handler.Name)})");
+            MitigationCliOptions.Report(err, alerts.Count, controller);
             return controller.Failed > 0 ? 1 : 0;
         });
         return command;
@@ -168,4 +150,64 @@ internal static class MitigateCommand
 
         return alerts;
     }
+}
+
+/// <summary>The mitigation options that mitigate and detect share: handler, policy, audit log, enforcement, namespace.</summary>
+internal sealed class MitigationCliOptions
+{
+    private readonly Option<string> _handler = new("--mitigate") { Description = $"The handler: {MitigationHandlers.Specs}.", DefaultValueFactory = _ => "dry-run" };
+    private readonly Option<FileInfo?> _policy = new("--policy") { Description = "The policy file (JSON, docs/mitigation.md). Default: the default policy." };
+    private readonly Option<FileInfo?> _audit = new("--audit") { Description = "Append the audit log (JSON Lines) to this file. Default: stdout for mitigate, stderr for detect." };
+    private readonly Option<bool> _enforce = new("--enforce") { Description = "Apply the actions (without it, every decision is audited and nothing is applied)." };
+    private readonly Option<string?> _netns = new("--netns") { Description = "Network namespace the nftables and tc handlers act in." };
+
+    /// <summary>Whether --mitigate was given.</summary>
+    public bool Given(ParseResult parse) => parse.GetResult(_handler) is { Implicit: false };
+
+    public void AddTo(Command command)
+    {
+        command.Options.Add(_handler);
+        command.Options.Add(_policy);
+        command.Options.Add(_audit);
+        command.Options.Add(_enforce);
+        command.Options.Add(_netns);
+    }
+
+    /// <summary>The controller the options describe; null after printing why when they cannot be used.</summary>
+    public MitigationController? Create(ParseResult parse, IAnsiConsole err, bool packetTime, Stream? defaultAudit = null)
+    {
+        MitigationPolicy policy;
+        try
+        {
+            policy = parse.GetValue(_policy) is FileInfo p ? MitigationPolicy.Load(p.FullName) : MitigationPolicy.Default();
+        }
+        catch (Exception e) when (e is MitigationPolicyFormatException or IOException or UnauthorizedAccessException)
+        {
+            err.MarkupLine($"[red]error:[/] {Markup.Escape(e.Message)}");
+            return null;
+        }
+
+        string? ns = parse.GetValue(_netns);
+        IMitigationHandler handler;
+        try
+        {
+            handler = MitigationHandlers.Create(parse.GetValue(_handler)!, new MitigationHandlerSettings
+            {
+                Nftables = new NftablesHandlerOptions { NetworkNamespace = ns },
+                Tc = new TcHandlerOptions { NetworkNamespace = ns },
+            });
+        }
+        catch (Exception e) when (e is ArgumentException or MitigationHandlerException)
+        {
+            err.MarkupLine($"[red]error:[/] {Markup.Escape(e.Message)}");
+            return null;
+        }
+
+        FileInfo? auditFile = parse.GetValue(_audit);
+        MitigationAuditLog audit = auditFile is null ? new MitigationAuditLog(defaultAudit ?? Console.OpenStandardOutput()) : MitigationAuditLog.Append(auditFile.FullName);
+        return new MitigationController(policy, handler, audit, new MitigationControllerOptions { DryRun = !parse.GetValue(_enforce), PacketTime = packetTime });
+    }
+
+    public static void Report(IAnsiConsole err, int alerts, MitigationController controller) =>
+        err.MarkupLine($"{alerts} alerts: {controller.Decided} actions decided, {controller.Applied} {(controller.DryRun ? "simulated (dry-run)" : "applied")}, {controller.Refused} refused, {controller.Failed} failed, {controller.Reverted} reverted");
 }

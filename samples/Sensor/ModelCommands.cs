@@ -13,6 +13,7 @@ using FlowEngine.Inference.Detection;
 using FlowEngine.Inference.Features;
 using FlowEngine.Inference.Onnx;
 using FlowEngine.Inference.Training;
+using FlowEngine.Mitigation;
 using Spectre.Console;
 
 namespace FlowEngine.Sensor;
@@ -82,6 +83,8 @@ internal static class ModelCommands
         var zone = new Option<string?>("--time-zone") { Description = "Time zone of the time-of-day features (IANA id). Default UTC." };
         var intelOption = new Option<FileInfo[]>("--intel") { Description = "Threat intelligence file (repeatable): addresses, CIDRs, domains, JA3/JA4, one a line or CSV with an indicator column; reloaded when it changes.", AllowMultipleArgumentsPerToken = true };
         var command = new Command("detect", "Score every flow against its VM's predicted next flow, classify what deviates or matches an attack rule, and write the alerts (JSON Lines).") { capture, inventoryOption, vmStateOption, modelOption, outOption, scoresOption, windowOption, eachOption, risk, calibration, zone, intelOption };
+        var mitigation = new MitigationCliOptions();
+        mitigation.AddTo(command);
         command.SetAction(parse =>
         {
             IAnsiConsole err = Consoles.Error();
@@ -166,6 +169,25 @@ internal static class ModelCommands
                 {
                     JsonLines(scoresOut, scores.Where(s => s.Scored), WriteScore);
                 }
+            }
+
+            if (mitigation.Given(parse))
+            {
+                // The alerts in packet-time order through the policy and the handler (dry-run unless --enforce); the
+                // audit log goes to stderr or --audit; everything applied is reverted at exit.
+                using MitigationController? controller = mitigation.Create(parse, err, packetTime: true, Console.OpenStandardError());
+                if (controller is null)
+                {
+                    return 2;
+                }
+
+                foreach (Alert a in closed.OrderBy(a => a.TimestampNs))
+                {
+                    controller.OnAlert(in a);
+                }
+
+                controller.Dispose();
+                MitigationCliOptions.Report(err, closed.Count, controller);
             }
 
             int alerts = scores.Count(s => s.Alert);

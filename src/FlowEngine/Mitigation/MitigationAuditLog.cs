@@ -211,8 +211,16 @@ public sealed class MitigationAuditLog : IDisposable
             {
                 w.WriteStartObject();
                 w.WriteString("rule", e.Rule);
-                w.WriteNumber("value", e.Value);
-                w.WriteNumber("threshold", e.Threshold);
+                if (double.IsFinite(e.Value))
+                {
+                    w.WriteNumber("value", e.Value);
+                }
+
+                if (double.IsFinite(e.Threshold))
+                {
+                    // NaN: the rule has no threshold.
+                    w.WriteNumber("threshold", e.Threshold);
+                }
                 w.WriteEndObject();
             }
 

@@ -389,6 +389,30 @@ public class SensorCliTests
     }
 
     [Fact]
+    public void Detect_Mitigate_DryRun_AuditsEachDecision_AppliesNothing()
+    {
+        string audit = Path.Combine(Path.GetTempPath(), $"fe-audit-{Guid.NewGuid():N}.jsonl");
+        try
+        {
+            (int exit, string stdout, string stderr) = RunSensor("detect", "--mitigate", "dry-run", "--audit", audit);
+            Assert.Equal(0, exit);
+            var alerts = stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => JsonDocument.Parse(l).RootElement).ToList();
+            var events = File.ReadAllLines(audit).Select(l => JsonDocument.Parse(l).RootElement).ToList();
+            Assert.NotEmpty(events);
+            Assert.DoesNotContain(events, e => e.GetProperty("event").GetString() == "applied");
+            int simulated = events.Count(e => e.GetProperty("event").GetString() == "simulated");
+            Assert.True(simulated > 0, "the default policy acts on the bundled capture's scan and flood");
+            Assert.Equal(simulated, events.Count(e => e.GetProperty("event").GetString() == "reverted"));
+            Assert.True(events.Count(e => e.GetProperty("event").GetString() == "decided") <= alerts.Count * 4);
+            Assert.Contains("simulated (dry-run)", stderr, StringComparison.Ordinal);
+        }
+        finally
+        {
+            File.Delete(audit);
+        }
+    }
+
+    [Fact]
     public void Flows_MissingFile_ClearError()
     {
         (int exit, _, string stderr) = RunSensor("flows", "/nonexistent/capture.pcap");
