@@ -557,30 +557,41 @@ public sealed class ArchiveWriter : IFlowSink, IDisposable
 
     private void ApplyRetention()
     {
+        // Age first, wherever a segment sits (flows of different lengths end out of order), then size, oldest first.
+        long ageNs = _options.RetentionAge.Ticks * 100;
+        if (ageNs > 0 && _newestLastNs != long.MinValue)
+        {
+            for (int i = _sealed.Count - 1; i >= 0; i--)
+            {
+                if (_sealed[i].MaxLastNs < _newestLastNs - ageNs)
+                {
+                    Delete(i);
+                }
+            }
+        }
+
         long total = 0;
         foreach ((long _, long bytes, long _) in _sealed)
         {
             total += bytes;
         }
 
-        long ageNs = _options.RetentionAge.Ticks * 100;
-        while (_sealed.Count > 0)
+        while (_sealed.Count > 0 && _options.MaxTotalBytes > 0 && total > _options.MaxTotalBytes)
         {
-            (long sequence, long bytes, long maxLast) = _sealed[0];
-            bool tooBig = _options.MaxTotalBytes > 0 && total > _options.MaxTotalBytes;
-            bool tooOld = ageNs > 0 && _newestLastNs != long.MinValue && maxLast < _newestLastNs - ageNs;
-            if (!tooBig && !tooOld)
-            {
-                break;
-            }
-
-            // The index goes first: a segment without an index is one a reader scans, never a dangling index.
-            File.Delete(Path.Combine(_directory, ArchiveFormat.IndexName(sequence)));
-            File.Delete(Path.Combine(_directory, ArchiveFormat.SegmentName(sequence)));
-            _sealed.RemoveAt(0);
-            total -= bytes;
-            SegmentsDeleted++;
+            total -= _sealed[0].Bytes;
+            Delete(0);
         }
+    }
+
+    private void Delete(int sealedIndex)
+    {
+        long sequence = _sealed[sealedIndex].Sequence;
+
+        // The index goes first: a segment without an index is one a reader scans, never a dangling index.
+        File.Delete(Path.Combine(_directory, ArchiveFormat.IndexName(sequence)));
+        File.Delete(Path.Combine(_directory, ArchiveFormat.SegmentName(sequence)));
+        _sealed.RemoveAt(sealedIndex);
+        SegmentsDeleted++;
     }
 
     private void Recover()
