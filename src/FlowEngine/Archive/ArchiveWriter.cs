@@ -60,6 +60,10 @@ public sealed class ArchiveWriter : IFlowSink, IDisposable
     // The open segment.
     private FileStream? _segment;
     private SegmentIndex? _segmentIndex;
+
+    // The open segment's frame headers, (offset, header) each, in one growing buffer: no object per frame.
+    private byte[] _frameHeaders = new byte[64 * (8 + ArchiveFormat.FrameHeaderSize)];
+    private int _frameHeadersLength;
     private long _sequence;
     private long _segmentLength;
     private long _segmentFirstNs = long.MaxValue;
@@ -478,7 +482,15 @@ public sealed class ArchiveWriter : IFlowSink, IDisposable
         BytesWritten += total;
         FramesWritten++;
         _frameSequence++;
-        _segmentIndex!.Add(new FrameInfo(offset, h.ToArray()));
+        const int Entry = 8 + ArchiveFormat.FrameHeaderSize;
+        if (_frameHeaders.Length - _frameHeadersLength < Entry)
+        {
+            Array.Resize(ref _frameHeaders, _frameHeaders.Length * 2);
+        }
+
+        BinaryPrimitives.WriteInt64LittleEndian(_frameHeaders.AsSpan(_frameHeadersLength), offset);
+        h.CopyTo(_frameHeaders.AsSpan(_frameHeadersLength + 8));
+        _frameHeadersLength += Entry;
         ResetFrame();
         if (_segmentLength >= _options.MaxSegmentBytes)
         {
@@ -543,6 +555,13 @@ public sealed class ArchiveWriter : IFlowSink, IDisposable
 
         _segment.Flush(_options.Durable);
         SegmentIndex index = _segmentIndex!;
+        const int Entry = 8 + ArchiveFormat.FrameHeaderSize;
+        for (int p = 0; p < _frameHeadersLength; p += Entry)
+        {
+            index.Add(new FrameInfo(BinaryPrimitives.ReadInt64LittleEndian(_frameHeaders.AsSpan(p)), _frameHeaders.AsSpan(p + 8, ArchiveFormat.FrameHeaderSize).ToArray()));
+        }
+
+        _frameHeadersLength = 0;
         index.FileLength = _segmentLength;
         index.Write(Path.Combine(_directory, ArchiveFormat.IndexName(_sequence)), _options.Durable);
         _segment.Dispose();
