@@ -59,7 +59,11 @@ public sealed class ArchiveWriter : IFlowSink, IDisposable
 
     // The open segment.
     private FileStream? _segment;
-    private SegmentIndex? _segmentIndex;
+    private bool _segmentHasIndexSets;
+    private readonly HashSet<string> _segmentVms = new(StringComparer.Ordinal);
+    private readonly HashSet<uint> _segmentVnis = [];
+    private SegmentSummary _summary;
+    private byte[] _indexBuffer = [];
 
     // The open segment's frame headers, (offset, header) each, in one growing buffer: no object per frame.
     private byte[] _frameHeaders = new byte[64 * (8 + ArchiveFormat.FrameHeaderSize)];
@@ -239,7 +243,10 @@ public sealed class ArchiveWriter : IFlowSink, IDisposable
         {
             _lastVni = r.VnId;
             ArchiveFormat.BloomAdd(bloom, ArchiveFormat.KeyHash(ArchiveFormat.KeyVni, r.VnId));
-            _segmentIndex?.Vnis!.Add(r.VnId);
+            if (_segmentHasIndexSets)
+            {
+                _segmentVnis.Add(r.VnId);
+            }
         }
 
         if (!_haveProtocol || r.Protocol != _lastProtocol)
@@ -354,7 +361,10 @@ public sealed class ArchiveWriter : IFlowSink, IDisposable
         {
             _stringInBloom[slot] = true;
             ArchiveFormat.BloomAdd(_bloom, ArchiveFormat.VmHash(Utf8(s)));
-            _segmentIndex?.VmNames!.Add(s);
+            if (_segmentHasIndexSets)
+            {
+                _segmentVms.Add(s);
+            }
         }
 
         return slot;
@@ -491,6 +501,12 @@ public sealed class ArchiveWriter : IFlowSink, IDisposable
         BinaryPrimitives.WriteInt64LittleEndian(_frameHeaders.AsSpan(_frameHeadersLength), offset);
         h.CopyTo(_frameHeaders.AsSpan(_frameHeadersLength + 8));
         _frameHeadersLength += Entry;
+        _summary.FrameCount++;
+        _summary.RecordCount += _count;
+        _summary.MinFirstNs = Math.Min(_summary.MinFirstNs, _minFirst);
+        _summary.MaxFirstNs = Math.Max(_summary.MaxFirstNs, _maxFirst);
+        _summary.MinLastNs = Math.Min(_summary.MinLastNs, _minLast);
+        _summary.MaxLastNs = Math.Max(_summary.MaxLastNs, _maxLast);
         ResetFrame();
         if (_segmentLength >= _options.MaxSegmentBytes)
         {
@@ -513,10 +529,17 @@ public sealed class ArchiveWriter : IFlowSink, IDisposable
         _segmentLength = ArchiveFormat.SegmentHeaderSize;
         BytesWritten += ArchiveFormat.SegmentHeaderSize;
         _frameSequence = 0;
-        _segmentIndex = new SegmentIndex(path, _sequence)
+        _segmentVms.Clear();
+        _segmentVnis.Clear();
+        _segmentHasIndexSets = true;
+        _summary = new SegmentSummary
         {
-            VmNames = new HashSet<string>(StringComparer.Ordinal),
-            Vnis = [],
+            Sequence = _sequence,
+            MinFirstNs = long.MaxValue,
+            MaxFirstNs = long.MinValue,
+            MinLastNs = long.MaxValue,
+            MaxLastNs = long.MinValue,
+            DamagedOffset = -1,
         };
 
         // The frame being sealed was summarised before the segment existed: its names and VNIs go in now.
@@ -524,14 +547,11 @@ public sealed class ArchiveWriter : IFlowSink, IDisposable
         {
             if (_stringInBloom[i])
             {
-                _segmentIndex.VmNames.Add(_stringList[i]);
+                _segmentVms.Add(_stringList[i]);
             }
         }
 
-        if (_lastVni != uint.MaxValue)
-        {
-            CollectFrameVnis(_segmentIndex.Vnis);
-        }
+        CollectFrameVnis(_segmentVnis);
     }
 
     private void CollectFrameVnis(HashSet<uint> into)
@@ -554,20 +574,16 @@ public sealed class ArchiveWriter : IFlowSink, IDisposable
         }
 
         _segment.Flush(_options.Durable);
-        SegmentIndex index = _segmentIndex!;
-        const int Entry = 8 + ArchiveFormat.FrameHeaderSize;
-        for (int p = 0; p < _frameHeadersLength; p += Entry)
-        {
-            index.Add(new FrameInfo(BinaryPrimitives.ReadInt64LittleEndian(_frameHeaders.AsSpan(p)), _frameHeaders.AsSpan(p + 8, ArchiveFormat.FrameHeaderSize).ToArray()));
-        }
-
+        _summary.FileLength = _segmentLength;
+        _summary.ValidLength = _segmentLength;
+        SegmentIndex.WriteFile(
+            Path.Combine(_directory, ArchiveFormat.IndexName(_sequence)), in _summary, _frameHeaders.AsSpan(0, _frameHeadersLength),
+            _segmentVnis, _segmentVms, null, _options.Durable, ref _indexBuffer);
         _frameHeadersLength = 0;
-        index.FileLength = _segmentLength;
-        index.Write(Path.Combine(_directory, ArchiveFormat.IndexName(_sequence)), _options.Durable);
         _segment.Dispose();
         _segment = null;
-        _sealed.Add((_sequence, _segmentLength, index.MaxLastNs));
-        _segmentIndex = null;
+        _segmentHasIndexSets = false;
+        _sealed.Add((_sequence, _segmentLength, _summary.MaxLastNs));
         _sequence++;
         _segmentFirstNs = long.MaxValue;
         SegmentsSealed++;

@@ -104,6 +104,21 @@ internal sealed class FrameInfo
     }
 }
 
+/// <summary>The numbers of a segment's index header.</summary>
+internal struct SegmentSummary
+{
+    public long Sequence;
+    public int FrameCount;
+    public long RecordCount;
+    public long MinFirstNs;
+    public long MaxFirstNs;
+    public long MinLastNs;
+    public long MaxLastNs;
+    public long ValidLength;
+    public long DamagedOffset;
+    public long FileLength;
+}
+
 /// <summary>
 /// What a segment holds, frame by frame: read from its index file (<c>.fei</c>) when that is intact, else rebuilt by
 /// walking the frame headers of the segment file.
@@ -246,61 +261,100 @@ internal sealed class SegmentIndex
 
     public void Write(string indexPath, bool durable)
     {
-        var b = new MemoryStream();
-        Span<byte> h = stackalloc byte[ArchiveFormat.IndexHeaderSize];
+        const int Entry = 8 + ArchiveFormat.FrameHeaderSize;
+        byte[] entries = new byte[Frames.Count * Entry];
+        for (int i = 0; i < Frames.Count; i++)
+        {
+            BinaryPrimitives.WriteInt64LittleEndian(entries.AsSpan(i * Entry), Frames[i].Offset);
+            Frames[i].Header.CopyTo(entries.AsSpan((i * Entry) + 8));
+        }
+
+        var summary = new SegmentSummary
+        {
+            Sequence = Sequence,
+            FrameCount = Frames.Count,
+            RecordCount = RecordCount,
+            MinFirstNs = MinFirstNs,
+            MaxFirstNs = MaxFirstNs,
+            MinLastNs = MinLastNs,
+            MaxLastNs = MaxLastNs,
+            ValidLength = ValidLength,
+            DamagedOffset = DamagedOffset,
+            FileLength = FileLength,
+        };
+        byte[] buffer = [];
+        WriteFile(indexPath, in summary, entries, Vnis, VmNames, DamageMessage, durable, ref buffer);
+    }
+
+    /// <summary>Writes an index file from a summary and the frames' (offset, header) entries, through a reusable buffer.</summary>
+    public static void WriteFile(
+        string indexPath, in SegmentSummary summary, ReadOnlySpan<byte> entries, HashSet<uint>? vnis, HashSet<string>? names, string? damage, bool durable, ref byte[] buffer)
+    {
+        int size = ArchiveFormat.IndexHeaderSize + entries.Length + (4 * (vnis?.Count ?? 0)) + 2 + Encoding.UTF8.GetMaxByteCount(Math.Min(damage?.Length ?? 0, 1024)) + 4;
+        foreach (string name in names ?? [])
+        {
+            size += 2 + Encoding.UTF8.GetMaxByteCount(name.Length);
+        }
+
+        if (buffer.Length < size)
+        {
+            buffer = new byte[Math.Max(size, buffer.Length * 2)];
+        }
+
+        Span<byte> b = buffer;
+        Span<byte> h = b[..ArchiveFormat.IndexHeaderSize];
         h.Clear();
         BinaryPrimitives.WriteUInt32LittleEndian(h, ArchiveFormat.IndexMagic);
         BinaryPrimitives.WriteUInt16LittleEndian(h[4..], ArchiveFormat.Version);
         BinaryPrimitives.WriteUInt16LittleEndian(h[6..], ArchiveFormat.IndexHeaderSize);
-        BinaryPrimitives.WriteInt64LittleEndian(h[8..], Sequence);
-        BinaryPrimitives.WriteInt32LittleEndian(h[16..], Frames.Count);
-        BinaryPrimitives.WriteInt32LittleEndian(h[20..], VmNames?.Count ?? 0);
-        BinaryPrimitives.WriteInt32LittleEndian(h[24..], Vnis?.Count ?? 0);
-        BinaryPrimitives.WriteUInt32LittleEndian(h[28..], VmNames is null ? 1u : 0u);
-        BinaryPrimitives.WriteInt64LittleEndian(h[32..], RecordCount);
-        BinaryPrimitives.WriteInt64LittleEndian(h[40..], MinFirstNs);
-        BinaryPrimitives.WriteInt64LittleEndian(h[48..], MaxFirstNs);
-        BinaryPrimitives.WriteInt64LittleEndian(h[56..], MinLastNs);
-        BinaryPrimitives.WriteInt64LittleEndian(h[64..], MaxLastNs);
-        BinaryPrimitives.WriteInt64LittleEndian(h[72..], ValidLength);
-        BinaryPrimitives.WriteInt64LittleEndian(h[80..], DamagedOffset);
-        BinaryPrimitives.WriteInt64LittleEndian(h[88..], FileLength);
-        b.Write(h);
-        Span<byte> eight = stackalloc byte[8];
-        foreach (FrameInfo f in Frames)
+        BinaryPrimitives.WriteInt64LittleEndian(h[8..], summary.Sequence);
+        BinaryPrimitives.WriteInt32LittleEndian(h[16..], summary.FrameCount);
+        BinaryPrimitives.WriteInt32LittleEndian(h[20..], names?.Count ?? 0);
+        BinaryPrimitives.WriteInt32LittleEndian(h[24..], vnis?.Count ?? 0);
+        BinaryPrimitives.WriteUInt32LittleEndian(h[28..], names is null ? 1u : 0u);
+        BinaryPrimitives.WriteInt64LittleEndian(h[32..], summary.RecordCount);
+        BinaryPrimitives.WriteInt64LittleEndian(h[40..], summary.MinFirstNs);
+        BinaryPrimitives.WriteInt64LittleEndian(h[48..], summary.MaxFirstNs);
+        BinaryPrimitives.WriteInt64LittleEndian(h[56..], summary.MinLastNs);
+        BinaryPrimitives.WriteInt64LittleEndian(h[64..], summary.MaxLastNs);
+        BinaryPrimitives.WriteInt64LittleEndian(h[72..], summary.ValidLength);
+        BinaryPrimitives.WriteInt64LittleEndian(h[80..], summary.DamagedOffset);
+        BinaryPrimitives.WriteInt64LittleEndian(h[88..], summary.FileLength);
+        int n = ArchiveFormat.IndexHeaderSize;
+        entries.CopyTo(b[n..]);
+        n += entries.Length;
+        if (vnis is not null)
         {
-            BinaryPrimitives.WriteInt64LittleEndian(eight, f.Offset);
-            b.Write(eight);
-            b.Write(f.Header);
+            foreach (uint vni in vnis)
+            {
+                BinaryPrimitives.WriteUInt32LittleEndian(b[n..], vni);
+                n += 4;
+            }
         }
 
-        foreach (uint vni in Vnis ?? [])
+        if (names is not null)
         {
-            BinaryPrimitives.WriteUInt32LittleEndian(eight, vni);
-            b.Write(eight[..4]);
+            foreach (string name in names)
+            {
+                int length = Encoding.UTF8.GetBytes(name, b[(n + 2)..]);
+                length = Math.Min(length, ushort.MaxValue);
+                BinaryPrimitives.WriteUInt16LittleEndian(b[n..], (ushort)length);
+                n += 2 + length;
+            }
         }
 
-        foreach (string name in VmNames ?? [])
-        {
-            byte[] utf8 = Encoding.UTF8.GetBytes(name);
-            int n = Math.Min(utf8.Length, ushort.MaxValue);
-            BinaryPrimitives.WriteUInt16LittleEndian(eight, (ushort)n);
-            b.Write(eight[..2]);
-            b.Write(utf8, 0, n);
-        }
-
-        byte[] message = Encoding.UTF8.GetBytes(DamageMessage ?? string.Empty);
-        BinaryPrimitives.WriteUInt16LittleEndian(eight, (ushort)Math.Min(message.Length, 4096));
-        b.Write(eight[..2]);
-        b.Write(message, 0, Math.Min(message.Length, 4096));
-        BinaryPrimitives.WriteUInt32LittleEndian(eight, ArchiveFormat.Crc32C(b.GetBuffer().AsSpan(0, (int)b.Length)));
-        b.Write(eight[..4]);
+        string message = damage is null ? string.Empty : damage[..Math.Min(damage.Length, 1024)];
+        int messageLength = Encoding.UTF8.GetBytes(message, b[(n + 2)..]);
+        BinaryPrimitives.WriteUInt16LittleEndian(b[n..], (ushort)messageLength);
+        n += 2 + messageLength;
+        BinaryPrimitives.WriteUInt32LittleEndian(b[n..], ArchiveFormat.Crc32C(b[..n]));
+        n += 4;
 
         // Written aside and renamed over: a reader sees the old index, the new one, or none, never half of one.
         string temporary = indexPath + ".tmp";
         using (var file = new FileStream(temporary, FileMode.Create, FileAccess.Write, FileShare.None, 1))
         {
-            file.Write(b.GetBuffer(), 0, (int)b.Length);
+            file.Write(b[..n]);
             file.Flush(durable);
         }
 

@@ -124,4 +124,41 @@ public class ArchiveRoundTripTests
             Directory.Delete(dir, recursive: true);
         }
     }
+
+    [Fact]
+    public void Append_AfterFirstFrame_AllocatesNothing()
+    {
+        string dir = ArchiveTestData.TempDirectory();
+        try
+        {
+            // Lab flows with their context, as the sensor archives them: read once, appended again and again.
+            string lab = Path.Combine(dir, "lab");
+            ArchiveTestData.WriteLab(lab, new ArchiveWriterOptions());
+            ArchivedFlow[] flows = new ArchiveReader(lab).Read().ToArray();
+            FlowRecord[] records = flows.Select(f => f.Record).ToArray();
+            using var writer = new ArchiveWriter(Path.Combine(dir, "append"), new ArchiveWriterOptions { Durable = false });
+            // Warm-up: one pass over the lab flows sizes every buffer and set (the string tables of the busiest frame).
+            for (int i = 0; i < flows.Length + 300; i++)
+            {
+                FlowContext c = flows[i % flows.Length].ToContext();
+                writer.Append(in records[i % records.Length], in c);
+            }
+
+            long before = GC.GetAllocatedBytesForCurrentThread();
+            for (int i = 0; i < 8192; i++)
+            {
+                FlowContext c = flows[i % flows.Length].ToContext();
+                writer.Append(in records[i % records.Length], in c);
+            }
+
+            writer.OnFlows(records.AsSpan(0, 128));
+            long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+            Assert.True(writer.FramesWritten >= 32, $"{writer.FramesWritten} frames");
+            Assert.Equal(0, allocated);
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
 }
