@@ -1,10 +1,10 @@
 // Copyright (c) FlowEngine contributors. Licensed under the MIT License.
 
 using System.Buffers.Binary;
+using System.IO.Hashing;
 using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
-using System.IO.Hashing;
 using FlowEngine.Flows;
 
 namespace FlowEngine.Archive;

@@ -112,6 +112,11 @@ internal sealed class FrameDecoder
         {
             return "read error: " + e.Message;
         }
+        catch (ArgumentException)
+        {
+            // Only an index that passed its checksum yet names impossible offsets gets here.
+            return "frame offset or length out of range";
+        }
     }
 
     /// <summary>Byte j of record i at <c>j * count + i</c>: like bytes of neighbouring records sit together and compress.</summary>
