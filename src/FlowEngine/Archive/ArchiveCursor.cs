@@ -25,6 +25,7 @@ public sealed class ArchiveCursor : IDisposable
     private int _contextOffset;
     private ContextFields _fields;
     private int _vmIndex = -1;
+    private bool _singleFrames;
 
     internal ArchiveCursor(ArchiveReader reader, ArchiveQuery query)
     {
@@ -98,9 +99,13 @@ public sealed class ArchiveCursor : IDisposable
                 }
 
                 _currentFrame = null;
+                if (_singleFrames)
+                {
+                    return false;
+                }
             }
 
-            if (!NextFrame())
+            if (_singleFrames || !NextFrame())
             {
                 return false;
             }
@@ -142,6 +147,47 @@ public sealed class ArchiveCursor : IDisposable
         }
 
         return q.Vm is null || (_vmIndex >= 0 && (_fields.SourceVm == _vmIndex || _fields.DestinationVm == _vmIndex));
+    }
+
+    /// <summary>Makes the cursor step through this one frame (then <see cref="MoveNext"/> returns false until the next call).</summary>
+    internal bool LoadFrame(int segment, FrameInfo frame)
+    {
+        _singleFrames = true;
+        _currentFrame = null;
+        SegmentIndex s = _reader.Segments[segment];
+        if (segment != _segment || _file is null)
+        {
+            _file?.Dispose();
+            _file = null;
+            _segment = segment;
+            try
+            {
+                _file = new FileStream(s.Path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, 1, FileOptions.RandomAccess);
+            }
+            catch (IOException e)
+            {
+                _reader.Report(s.Path, 0, "cannot read: " + e.Message);
+                return false;
+            }
+        }
+
+        if (_decoder.Read(_file, frame) is string problem)
+        {
+            _reader.Report(s.Path, frame.Offset, problem);
+            return false;
+        }
+
+        FramesRead++;
+        _vmIndex = _query.Vm is string vm ? Array.IndexOf(_decoder.Strings, vm) : -1;
+        if (_query.Vm is not null && _vmIndex < 0)
+        {
+            return false;
+        }
+
+        _currentFrame = frame;
+        _record = -1;
+        _contextOffset = _decoder.ContextStart;
+        return true;
     }
 
     private bool NextFrame()

@@ -109,6 +109,61 @@ public sealed class ArchiveReader
         }
     }
 
+    /// <summary>
+    /// The flows matching <paramref name="query"/> in the order of their first packet (ties in archive order), merged
+    /// from the frames by their first-packet ranges: a frame is read once the earliest flow waiting is not before
+    /// its earliest first packet, so memory holds the frames whose time ranges overlap, not the archive.
+    /// </summary>
+    /// <param name="query">The conditions; null for every flow.</param>
+    /// <returns>The flows.</returns>
+    public IEnumerable<ArchivedFlow> ReadByFirstPacket(ArchiveQuery? query = null)
+    {
+        query ??= new ArchiveQuery();
+        ulong vmHash = query.Vm is string vm ? ArchiveFormat.VmHash(System.Text.Encoding.UTF8.GetBytes(vm)) : 0;
+        var plan = new List<(int Segment, FrameInfo Frame, int Ordinal)>();
+        int ordinal = 0;
+        for (int s = 0; s < _segments.Count; s++)
+        {
+            bool segmentMayMatch = SegmentMayMatch(_segments[s], query);
+            foreach (FrameInfo f in _segments[s].Frames)
+            {
+                if (segmentMayMatch && FrameMayMatch(f, query, vmHash))
+                {
+                    plan.Add((s, f, ordinal));
+                }
+
+                ordinal++;
+            }
+        }
+
+        plan.Sort((a, b) => a.Frame.MinFirstNs != b.Frame.MinFirstNs ? a.Frame.MinFirstNs.CompareTo(b.Frame.MinFirstNs) : a.Ordinal.CompareTo(b.Ordinal));
+        using ArchiveCursor cursor = OpenCursor(query);
+        var waiting = new PriorityQueue<ArchivedFlow, (long FirstNs, int Ordinal, int Index)>();
+        int next = 0;
+        while (true)
+        {
+            while (next < plan.Count && (!waiting.TryPeek(out _, out var head) || plan[next].Frame.MinFirstNs <= head.FirstNs))
+            {
+                (int segment, FrameInfo frame, int frameOrdinal) = plan[next++];
+                if (cursor.LoadFrame(segment, frame))
+                {
+                    while (cursor.MoveNext())
+                    {
+                        ArchivedFlow f = cursor.Current;
+                        waiting.Enqueue(f, (f.Record.FirstNs, frameOrdinal, f.IndexInFrame));
+                    }
+                }
+            }
+
+            if (!waiting.TryDequeue(out ArchivedFlow? flow, out _))
+            {
+                yield break;
+            }
+
+            yield return flow;
+        }
+    }
+
     internal IReadOnlyList<SegmentIndex> Segments => _segments;
 
     private static string? ReadHeaderProblem(string path, long sequence)

@@ -131,6 +131,29 @@ public sealed class ArchiveQueryTests : IDisposable
         }
     }
 
+    [Theory]
+    [InlineData("all")]
+    [InlineData("vm")]
+    [InlineData("udp")]
+    [InlineData("time")]
+    public void ReadByFirstPacket_EqualsOracleSortedByFirstPacket(string name)
+    {
+        (ArchiveQuery query, Func<ExpectedFlow, bool> oracle) = Build(name);
+        var reader = new ArchiveReader(_dir);
+        List<ExpectedFlow> actual = reader.ReadByFirstPacket(query).Select(ExpectedFlow.Of).ToList();
+
+        // OrderBy is stable: ties stay in archive order.
+        List<ExpectedFlow> expected = _all.Where(oracle).OrderBy(e => e.Record.FirstNs).ToList();
+        if (name == "all")
+        {
+            // Emission order is not first-packet order: the merge has work to do.
+            Assert.NotEqual(_all.Select(e => e.Record.FirstNs), expected.Select(e => e.Record.FirstNs));
+        }
+
+        ArchiveTestData.AssertSame(expected, actual, name);
+        Assert.Empty(reader.Issues);
+    }
+
     [Fact]
     public void Oracle_QueriesAreNotTrivial()
     {
