@@ -140,6 +140,11 @@ flowsCommand.SetAction(parse =>
         Summary.Print(err, path, statistics, writer.Count, clock.Elapsed, vms);
     }
 
+    if (archive is not null && !quiet)
+    {
+        Console.Error.WriteLine($"archive {archive.Directory}: {archive.RecordsAcknowledged} records acknowledged, {archive.FramesWritten} frames, {archive.BytesWritten} bytes, {archive.SegmentsSealed} segments sealed, {archive.SegmentsDeleted} deleted");
+    }
+
     if (ipfix is not null)
     {
         // Always, even with --quiet: a drop must not go unnoticed.
