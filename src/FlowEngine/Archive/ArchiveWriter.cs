@@ -73,6 +73,7 @@ public sealed class ArchiveWriter : IFlowSink, IDisposable
     private long _segmentFirstNs = long.MaxValue;
     private long _newestLastNs = long.MinValue;
     private int _frameSequence;
+    private int _framesSinceCommit;
     private bool _disposed;
 
     /// <summary>Opens (or creates) an archive directory for appending. Segments a crashed writer left unsealed are indexed first.</summary>
@@ -508,6 +509,14 @@ public sealed class ArchiveWriter : IFlowSink, IDisposable
         _summary.MinLastNs = Math.Min(_summary.MinLastNs, _minLast);
         _summary.MaxLastNs = Math.Max(_summary.MaxLastNs, _maxLast);
         ResetFrame();
+        if (_options.CommitEveryFrames > 0 && ++_framesSinceCommit >= _options.CommitEveryFrames)
+        {
+            // Every record appended so far was in this frame or an earlier one: all are on disk once synced.
+            _segment.Flush(_options.Durable);
+            _framesSinceCommit = 0;
+            RecordsAcknowledged = RecordsWritten;
+        }
+
         if (_segmentLength >= _options.MaxSegmentBytes)
         {
             SealSegment();

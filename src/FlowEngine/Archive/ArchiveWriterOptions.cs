@@ -32,6 +32,12 @@ public sealed class ArchiveWriterOptions
     /// </summary>
     public bool Durable { get; set; } = true;
 
+    /// <summary>
+    /// Commits (syncs, as <see cref="ArchiveWriter.Flush"/> does) after every this many full frames, so a sink that is
+    /// never flushed (a live capture) still acknowledges as it goes (default 0: only on flush).
+    /// </summary>
+    public int CommitEveryFrames { get; set; }
+
     /// <summary>Throws when a value is out of range.</summary>
     public void Validate()
     {
@@ -41,5 +47,6 @@ public sealed class ArchiveWriterOptions
         ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(MaxSegmentAge, TimeSpan.Zero, nameof(MaxSegmentAge));
         ArgumentOutOfRangeException.ThrowIfNegative(MaxTotalBytes, nameof(MaxTotalBytes));
         ArgumentOutOfRangeException.ThrowIfLessThan(RetentionAge, TimeSpan.Zero, nameof(RetentionAge));
+        ArgumentOutOfRangeException.ThrowIfNegative(CommitEveryFrames, nameof(CommitEveryFrames));
     }
 }

@@ -143,4 +143,21 @@ public sealed class ArchiveRotationTests : IDisposable
         Assert.Equal(2, reader.SegmentCount);
         Assert.Equal(Enumerable.Range(0, 40).Select(i => (long)i), Indexes(reader));
     }
+
+    [Fact]
+    public void CommitEveryFrames_AcknowledgesWithoutFlush()
+    {
+        using var writer = new ArchiveWriter(_dir, new ArchiveWriterOptions { RecordsPerFrame = 10, CommitEveryFrames = 2 });
+        for (int i = 0; i < 45; i++)
+        {
+            writer.Append(HostRecords.Record(i), HostRecords.Context(i));
+            long expected = i + 1 >= 40 ? 40 : i + 1 >= 20 ? 20 : 0;
+            Assert.Equal(expected, writer.RecordsAcknowledged);
+        }
+
+        // What is acknowledged is on disk for a reader now, without a flush.
+        Assert.Equal(40, new ArchiveReader(_dir).Read().Count());
+        writer.Flush();
+        Assert.Equal(45, writer.RecordsAcknowledged);
+    }
 }
