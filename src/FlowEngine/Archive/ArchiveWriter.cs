@@ -40,9 +40,9 @@ public sealed class ArchiveWriter : IFlowSink, IDisposable
     private byte[] _context;
     private int _contextLength;
     private int _count;
-    private readonly Dictionary<string, int> _strings = new(StringComparer.Ordinal);
-    private readonly List<string> _stringList = [];
-    private readonly List<bool> _stringInBloom = [];
+    private readonly Dictionary<string, int> _strings;
+    private readonly List<string> _stringList;
+    private readonly List<bool> _stringInBloom;
     private readonly ulong[] _bloom = new ulong[ArchiveFormat.BloomWords];
     private byte[] _nameScratch = new byte[256];
     private long _minFirst, _maxFirst, _minLast, _maxLast;
@@ -102,8 +102,12 @@ public sealed class ArchiveWriter : IFlowSink, IDisposable
 
         int frameRecords = _options.RecordsPerFrame;
         _records = GC.AllocateUninitializedArray<byte>(frameRecords * _recordSize);
-        _context = new byte[Math.Max(1 << 16, frameRecords * 64)];
-        _raw = new byte[(frameRecords * _recordSize) + _context.Length + 4096];
+        // Sized for the worst frame (three strings and the largest context per record), so appending never grows them.
+        _context = new byte[frameRecords * ContextCodec.MaxBytes];
+        _raw = new byte[(frameRecords * _recordSize) + _context.Length + (64 << 10)];
+        _strings = new Dictionary<string, int>(frameRecords * 3, StringComparer.Ordinal);
+        _stringList = new List<string>(frameRecords * 3);
+        _stringInBloom = new List<bool>(frameRecords * 3);
         _frame = new byte[ArchiveFormat.FrameHeaderSize + LZ4Codec.MaximumOutputSize(_raw.Length)];
         ResetFrame();
         Recover();
