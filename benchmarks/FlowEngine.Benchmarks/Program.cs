@@ -37,6 +37,8 @@ public static class Program
                     return PipelineAbCommand.Run(args[1..]);
                 case "metadata-ab":
                     return MetadataAbCommand.Run(args[1..]);
+                case "archive-size":
+                    return ArchiveSizeCommand.Run(args[1..]);
                 case "eval-model":
                     return EvalModelCommand.Run(args[1..]);
             }

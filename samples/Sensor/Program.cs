@@ -23,11 +23,12 @@ var quietOption = new Option<bool>("--quiet") { Description = "No summary on std
 var noMetadataOption = new Option<bool>("--no-metadata") { Description = "Flow records only: no application metadata (DNS, HTTP, TLS, SSH)." };
 var ipfixOption = new Option<string?>("--ipfix") { Description = "Also export the flows as IPFIX to a collector: udp://HOST:PORT or tcp://HOST:PORT (docs/ipfix.md)." };
 var vmStateOption = new Option<FileInfo?>("--vm-state") { Description = "VM resource state timeline (CSV time_ns,vm,cpu_ns,memory_bytes,disk_read_bytes,disk_write_bytes; docs/vm-state.md): each flow carries its VMs' state at start and end, joined by packet time." };
+var archiveOption = new Option<DirectoryInfo?>("--archive") { Description = "Also append the flows with their VMs and metadata to this archive directory (docs/archive.md; read it with query)." };
 var inventoryOption = new Option<FileInfo?>("--inventory") { Description = "VM inventory (CSV name,tenant,vni,inner_ip,inner_mac,role,hypervisor; .json; or libvirt domain .xml). Without it, VMs are learned from the traffic." };
 
 var flowsCommand = new Command("flows", "Turn a capture into flow records (JSON Lines) and print a summary to stderr.")
 {
-    captureArgument, outOption, maxFlowsOption, vxlanPortOption, quietOption, noMetadataOption, inventoryOption, vmStateOption, ipfixOption,
+    captureArgument, outOption, maxFlowsOption, vxlanPortOption, quietOption, noMetadataOption, inventoryOption, vmStateOption, ipfixOption, archiveOption,
 };
 flowsCommand.SetAction(parse =>
 {
@@ -84,7 +85,25 @@ flowsCommand.SetAction(parse =>
     }
 
     using IpfixExporter? ipfixScope = ipfix;
-    IFlowSink sink = ipfix is null ? writer : FlowSink.Composite(writer, ipfix);
+    FlowEngine.Archive.ArchiveWriter? archive = null;
+    try
+    {
+        archive = parse.GetValue(archiveOption) is DirectoryInfo archiveDir ? new FlowEngine.Archive.ArchiveWriter(archiveDir.FullName, null, metadata, vms) : null;
+    }
+    catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+    {
+        err.MarkupLine($"[red]error:[/] --archive: {Markup.Escape(e.Message)}");
+        return 2;
+    }
+
+    using FlowEngine.Archive.ArchiveWriter? archiveScope = archive;
+    IFlowSink sink = (ipfix, archive) switch
+    {
+        (null, null) => writer,
+        (_, null) => FlowSink.Composite(writer, ipfix),
+        (null, _) => FlowSink.Composite(writer, archive),
+        _ => FlowSink.Composite(writer, ipfix, archive),
+    };
     var clock = Stopwatch.StartNew();
     int exitCode = 0;
     PipelineStatistics statistics = new();
@@ -114,10 +133,16 @@ flowsCommand.SetAction(parse =>
 
     writer.Flush();
     ipfix?.Complete();
+    archive?.Complete();
     clock.Stop();
     if (!quiet)
     {
         Summary.Print(err, path, statistics, writer.Count, clock.Elapsed, vms);
+    }
+
+    if (archive is not null && !quiet)
+    {
+        Console.Error.WriteLine($"archive {archive.Directory}: {archive.RecordsAcknowledged} records acknowledged, {archive.FramesWritten} frames, {archive.BytesWritten} bytes, {archive.SegmentsSealed} segments sealed, {archive.SegmentsDeleted} deleted");
     }
 
     if (ipfix is not null)
@@ -179,5 +204,8 @@ static void RunWithProgress<TExtension>(IAnsiConsole console, FlowPipeline<TExte
     }
 }
 
-var root = new RootCommand("FlowEngine sensor: flow records, VM profiles, and the predictive flow model (train, detect) over captures.") { flowsCommand, ProfileCommand.Create(inventoryOption), ModelCommands.Train(inventoryOption, vmStateOption), ModelCommands.Detect(inventoryOption, vmStateOption), MitigateCommand.Create() };
+var root = new RootCommand("FlowEngine sensor: flow records, VM profiles, the predictive flow model (train, detect), mitigation and the flow archive over captures.")
+{
+    flowsCommand, ProfileCommand.Create(inventoryOption), ModelCommands.Train(inventoryOption, vmStateOption), ModelCommands.Detect(inventoryOption, vmStateOption), MitigateCommand.Create(), QueryCommand.Create(),
+};
 return root.Parse(args).Invoke();
