@@ -17,7 +17,7 @@ namespace FlowEngine.Benchmarks.Commands;
 /// learned VM identity) over one capture, with three sinks side by side in one process: none (records counted), the
 /// sensor's writer before (System.Text.Json's Utf8JsonWriter, <see cref="LegacyFlowJsonWriter"/>) and
 /// <see cref="FlowRecordJsonWriter"/> drained to a file as samples/Sensor/FlowJsonWriter.cs does. Passes rotate the
-/// order; prints wall-clock medians per side and the JSON writing's share (side minus none).
+/// order; prints wall-clock and process CPU medians per side and the JSON writing's share (side minus none).
 /// </summary>
 public static class FlowsOutputCommand
 {
@@ -55,26 +55,33 @@ public static class FlowsOutputCommand
 
         string[] sides = ["none", "utf8jsonwriter", "span"];
         var seconds = sides.Select(_ => new double[reps]).ToArray();
+        var cpu = sides.Select(_ => new double[reps]).ToArray();
         var records = new long[sides.Length];
         for (int pass = -warmup; pass < reps; pass++)
         {
             for (int k = 0; k < sides.Length; k++)
             {
                 int side = (k + Math.Max(pass, 0)) % sides.Length;
+                TimeSpan cpu0 = Environment.CpuUsage.TotalTime;
                 double s = Pass(capture, output, side, maxFlows, out records[side]);
                 if (pass >= 0)
                 {
                     seconds[side][pass] = s;
+                    cpu[side][pass] = (Environment.CpuUsage.TotalTime - cpu0).TotalSeconds;
                 }
             }
         }
 
         Console.WriteLine($"capture: {capture}, {records[0]} flow records per pass, JSON to {output}");
-        for (int i = 0; i < sides.Length; i++)
+        foreach ((string clock, double[][] values) in new[] { ("wall", seconds), ("cpu", cpu) })
         {
-            double median = Measurements.Median(seconds[i]);
-            string extra = i == 0 ? string.Empty : $", JSON {median - Measurements.Median(seconds[0]):F3} s = {records[i] / (median - Measurements.Median(seconds[0])) / 1e6:F2} M records/s";
-            Console.WriteLine($"{sides[i],-15} wall s: {Measurements.Format(seconds[i])}  median {median:F3}{extra}");
+            for (int i = 0; i < sides.Length; i++)
+            {
+                double median = Measurements.Median(values[i]);
+                double json = median - Measurements.Median(values[0]);
+                string extra = i == 0 ? string.Empty : $", JSON {json:F3} s = {records[i] / json / 1e6:F2} M records/s";
+                Console.WriteLine($"{sides[i],-15} {clock} s: {Measurements.Format(values[i])}  median {median:F3}{extra}");
+            }
         }
 
         bool same = records[0] == records[1] && records[1] == records[2] && SameBytes(capture, maxFlows);

@@ -116,7 +116,8 @@ public sealed class CefFormatter
         return s.ToString();
     }
 
-    private static string Ms(long ns) => Math.Floor(ns / 1e6).ToString("F0", CultureInfo.InvariantCulture);
+    // Milliseconds since the epoch, floored.
+    private static string Ms(long ns) => ((ns / 1_000_000) - (ns % 1_000_000 < 0 ? 1 : 0)).ToString(CultureInfo.InvariantCulture);
 
     /// <summary>Appends a header field and its closing pipe: <c>\</c> and <c>|</c> escaped, control characters as spaces.</summary>
     internal static void Header(StringBuilder s, string value)

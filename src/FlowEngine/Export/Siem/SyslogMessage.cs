@@ -17,6 +17,9 @@ public sealed class SyslogMessage
     /// <summary>The SD-ID of FlowEngine's structured data (32473 is the private enterprise number RFC 5612 reserves for documentation).</summary>
     public const string SdId = "flowengine@32473";
 
+    /// <summary>Most chars of the VM name in the structured data.</summary>
+    public const int MaxSdVmChars = 64;
+
     private static readonly byte[] Bom = [0xEF, 0xBB, 0xBF];
     private readonly CefFormatter _cef;
     private readonly SiemExportOptions _options;
@@ -75,7 +78,8 @@ public sealed class SyslogMessage
 
         if (alert.Vm is string vm)
         {
-            Param(s, "vm", _options.Cut(vm));
+            // Short here (the CEF line has it whole): structured data is for filtering, the budget is for the CEF.
+            Param(s, "vm", vm.Length <= MaxSdVmChars ? vm : vm[..(char.IsHighSurrogate(vm[MaxSdVmChars - 1]) ? MaxSdVmChars - 1 : MaxSdVmChars)]);
         }
 
         s.Append("] ");
