@@ -15,7 +15,7 @@ namespace FlowEngine.Export.Siem;
 /// </summary>
 public sealed class EcsAlertWriter
 {
-    private static readonly JsonWriterOptions WriterOptions = new() { SkipValidation = false };
+    private static readonly JsonWriterOptions s_writerOptions = new() { SkipValidation = false };
     private readonly SiemExportOptions _options;
 
     /// <summary>Creates a writer.</summary>
@@ -32,7 +32,7 @@ public sealed class EcsAlertWriter
     public void Write(in Alert alert, IBufferWriter<byte> output)
     {
         ArgumentNullException.ThrowIfNull(output);
-        using (var w = new Utf8JsonWriter(output, WriterOptions))
+        using (var w = new Utf8JsonWriter(output, s_writerOptions))
         {
             WriteDocument(w, in alert);
         }
@@ -47,7 +47,7 @@ public sealed class EcsAlertWriter
     public byte[] ToBytes(in Alert alert)
     {
         var buffer = new ArrayBufferWriter<byte>(1024);
-        using (var w = new Utf8JsonWriter(buffer, WriterOptions))
+        using (var w = new Utf8JsonWriter(buffer, s_writerOptions))
         {
             WriteDocument(w, in alert);
         }

@@ -20,7 +20,7 @@ public sealed class SyslogMessage
     /// <summary>Most chars of the VM name in the structured data.</summary>
     public const int MaxSdVmChars = 64;
 
-    private static readonly byte[] Bom = [0xEF, 0xBB, 0xBF];
+    private static readonly byte[] s_bom = [0xEF, 0xBB, 0xBF];
     private readonly CefFormatter _cef;
     private readonly SiemExportOptions _options;
     private readonly string _hostname;
@@ -87,22 +87,22 @@ public sealed class SyslogMessage
         string cef = _cef.Format(in alert);
         int headBytes = Encoding.UTF8.GetByteCount(head);
         bool ascii = Ascii(cef);
-        int room = MaxBytes - headBytes - (ascii ? 0 : Bom.Length);
+        int room = MaxBytes - headBytes - (ascii ? 0 : s_bom.Length);
         if (room < 0)
         {
             // The structured data alone is over budget (a long VM name): drop its free-text params, keep the id.
             head = head[..head.IndexOf(" class=", StringComparison.Ordinal)] + "] ";
             headBytes = Encoding.UTF8.GetByteCount(head);
-            room = Math.Max(0, MaxBytes - headBytes - (ascii ? 0 : Bom.Length));
+            room = Math.Max(0, MaxBytes - headBytes - (ascii ? 0 : s_bom.Length));
         }
 
         byte[] body = Encoding.UTF8.GetBytes(cef);
         int n = CutUtf8(body, room);
-        byte[] message = new byte[headBytes + (ascii ? 0 : Bom.Length) + n];
+        byte[] message = new byte[headBytes + (ascii ? 0 : s_bom.Length) + n];
         Encoding.UTF8.GetBytes(head, message);
         if (!ascii)
         {
-            Bom.CopyTo(message, headBytes);
+            s_bom.CopyTo(message, headBytes);
         }
 
         body.AsSpan(0, n).CopyTo(message.AsSpan(message.Length - n));

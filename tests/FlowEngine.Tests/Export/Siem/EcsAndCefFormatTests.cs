@@ -12,7 +12,7 @@ namespace FlowEngine.Tests.Export.Siem;
 /// <summary>The ECS documents parsed back with System.Text.Json, the CEF lines parsed by the CEF escaping rules.</summary>
 public class EcsAndCefFormatTests
 {
-    private static readonly HashSet<string> EcsFields = File.ReadAllLines(Path.Combine(Repository.Root(), "tests", "FlowEngine.Tests", "Export", "Siem", "ecs-fields.txt"))
+    private static readonly HashSet<string> s_ecsFields = File.ReadAllLines(Path.Combine(Repository.Root(), "tests", "FlowEngine.Tests", "Export", "Siem", "ecs-fields.txt"))
         .Where(l => l.Length > 0 && l[0] != '#').ToHashSet(StringComparer.Ordinal);
 
     [Fact]
@@ -38,7 +38,7 @@ public class EcsAndCefFormatTests
             foreach (string name in Flatten(e, string.Empty))
             {
                 seen.Add(name);
-                Assert.True(EcsFields.Contains(name) || name.StartsWith("flowengine.", StringComparison.Ordinal), $"{name} is neither an ECS field nor under flowengine.*");
+                Assert.True(s_ecsFields.Contains(name) || name.StartsWith("flowengine.", StringComparison.Ordinal), $"{name} is neither an ECS field nor under flowengine.*");
             }
 
             Assert.Equal("alert", e.GetProperty("event").GetProperty("kind").GetString());
