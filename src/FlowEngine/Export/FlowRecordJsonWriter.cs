@@ -196,7 +196,7 @@ public sealed class FlowRecordJsonWriter
         if (!float.IsNaN(gapSeconds))
         {
             Utf8Text.Raw(dst, ref pos, source ? ",\"src_vm_gap_s\":"u8 : ",\"dst_vm_gap_s\":"u8);
-            Utf8Text.Double(dst, ref pos, Math.Round(gapSeconds, 6));
+            Utf8Text.Rounded(dst, ref pos, gapSeconds, 6);
         }
 
         if (_states is not null && _states.TryGetState(vm.Name, record.FirstNs, out VmResourceState start))
@@ -215,7 +215,7 @@ public sealed class FlowRecordJsonWriter
         if (s.Has(VmResourceFields.Cpu))
         {
             Utf8Text.Raw(dst, ref pos, names.Cpu);
-            Utf8Text.Double(dst, ref pos, Math.Round(s.CpuCores, 4));
+            Utf8Text.Rounded(dst, ref pos, s.CpuCores, 4);
         }
 
         if (s.Has(VmResourceFields.Memory))
@@ -227,13 +227,13 @@ public sealed class FlowRecordJsonWriter
         if (s.Has(VmResourceFields.DiskRead))
         {
             Utf8Text.Raw(dst, ref pos, names.DiskRead);
-            Utf8Text.Double(dst, ref pos, Math.Round(s.DiskReadBytesPerSecond, 1));
+            Utf8Text.Rounded(dst, ref pos, s.DiskReadBytesPerSecond, 1);
         }
 
         if (s.Has(VmResourceFields.DiskWrite))
         {
             Utf8Text.Raw(dst, ref pos, names.DiskWrite);
-            Utf8Text.Double(dst, ref pos, Math.Round(s.DiskWriteBytesPerSecond, 1));
+            Utf8Text.Rounded(dst, ref pos, s.DiskWriteBytesPerSecond, 1);
         }
     }
 

@@ -70,8 +70,72 @@ internal static class Utf8Text
     /// <summary>A double as <see cref="System.Text.Json.Utf8JsonWriter.WriteNumberValue(double)"/> writes it (shortest round-trip).</summary>
     public static void Double(Span<byte> dst, ref int pos, double value)
     {
+        if (!double.IsFinite(value))
+        {
+            // JSON has no NaN or infinity (Utf8JsonWriter throws on them): null keeps the line valid.
+            Raw(dst, ref pos, "null"u8);
+            return;
+        }
+
         value.TryFormat(dst[pos..], out int n, default, CultureInfo.InvariantCulture);
         pos += n;
+    }
+
+    private static ReadOnlySpan<double> Powers => [1, 10, 100, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9];
+
+    /// <summary>
+    /// <c>Math.Round(value, digits)</c> written as <see cref="Double"/> would write it, faster: the rounded value is the
+    /// double nearest to n / 10^digits, so its shortest round-trip text is that decimal without trailing zeros, as
+    /// long as it is neither zero (the sign of -0) nor in the range the shortest form writes with an exponent
+    /// (below 1e-4 or from 1e15), nor so large that a double's spacing reaches 10^-digits (n from 1e15, where a
+    /// shorter decimal can round-trip); those take the general path.
+    /// </summary>
+    public static void Rounded(Span<byte> dst, ref int pos, double value, int digits)
+    {
+        double v = Math.Round(value, digits);
+        double a = Math.Abs(v);
+        double scale = Powers[digits];
+        if (!(a >= 1e-4 && a < 1e15) || a * scale >= 1e15)
+        {
+            Double(dst, ref pos, v);
+            return;
+        }
+
+        long n = (long)Math.Round(a * scale);
+        if (n / scale != a)
+        {
+            Double(dst, ref pos, v);
+            return;
+        }
+
+        if (v < 0)
+        {
+            dst[pos++] = (byte)'-';
+        }
+
+        long p = (long)scale;
+        long whole = Math.DivRem(n, p, out long fraction);
+        UInt(dst, ref pos, (ulong)whole);
+        if (fraction == 0)
+        {
+            return;
+        }
+
+        int width = digits;
+        while (fraction % 10 == 0)
+        {
+            fraction /= 10;
+            width--;
+        }
+
+        dst[pos++] = (byte)'.';
+        for (int i = width - 1; i >= 0; i--)
+        {
+            dst[pos + i] = (byte)('0' + (fraction % 10));
+            fraction /= 10;
+        }
+
+        pos += width;
     }
 
     /// <summary>Packet time as seconds with six decimals (microseconds, rounded towards negative infinity).</summary>
