@@ -1,5 +1,6 @@
 // Copyright (c) FlowEngine contributors. Licensed under the MIT License.
 
+using System.Buffers;
 using System.Buffers.Binary;
 using System.Buffers.Text;
 using System.Globalization;
@@ -42,6 +43,10 @@ internal static class Utf8Text
         0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
         1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0,
     ];
+
+    // The same set for a vectorized search of the first byte or char that needs escaping.
+    private static readonly SearchValues<byte> s_allowedBytes = SearchValues.Create(AllowedSet());
+    private static readonly SearchValues<char> s_allowedChars = SearchValues.Create(Encoding.ASCII.GetString(AllowedSet()));
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void Raw(Span<byte> dst, ref int pos, ReadOnlySpan<byte> bytes)
@@ -151,7 +156,7 @@ internal static class Utf8Text
 
         Int(dst, ref pos, seconds);
         dst[pos++] = (byte)'.';
-        Utf8Formatter.TryFormat((uint)micros, dst[pos..], out int n, new System.Buffers.StandardFormat('D', 6));
+        Utf8Formatter.TryFormat((uint)micros, dst[pos..], out int n, new StandardFormat('D', 6));
         pos += n;
     }
 
@@ -162,6 +167,16 @@ internal static class Utf8Text
         int i = 0;
         while (i < value.Length)
         {
+            int run = value[i..].IndexOfAnyExcept(s_allowedChars);
+            run = run < 0 ? value.Length - i : run;
+            if (run > 0)
+            {
+                Ascii.FromUtf16(value.Slice(i, run), dst[pos..], out int written);
+                pos += written;
+                i += run;
+                continue;
+            }
+
             char c = value[i];
             if (c < 0x80)
             {
@@ -203,6 +218,16 @@ internal static class Utf8Text
         int i = 0;
         while (i < value.Length)
         {
+            int run = value[i..].IndexOfAnyExcept(s_allowedBytes);
+            run = run < 0 ? value.Length - i : run;
+            if (run > 0)
+            {
+                value.Slice(i, run).CopyTo(dst[pos..]);
+                pos += run;
+                i += run;
+                continue;
+            }
+
             byte b = value[i];
             if (b < 0x80)
             {
@@ -219,8 +244,8 @@ internal static class Utf8Text
                 continue;
             }
 
-            System.Buffers.OperationStatus status = Rune.DecodeFromUtf8(value[i..], out Rune rune, out int consumed);
-            if (status != System.Buffers.OperationStatus.Done)
+            OperationStatus status = Rune.DecodeFromUtf8(value[i..], out Rune rune, out int consumed);
+            if (status != OperationStatus.Done)
             {
                 rune = Rune.ReplacementChar;
             }
@@ -240,6 +265,20 @@ internal static class Utf8Text
         }
 
         dst[pos++] = (byte)'"';
+    }
+
+    private static byte[] AllowedSet()
+    {
+        var set = new List<byte>();
+        for (int b = 0; b < 0x80; b++)
+        {
+            if (Allowed[b] != 0)
+            {
+                set.Add((byte)b);
+            }
+        }
+
+        return [.. set];
     }
 
     private static void EscapeAscii(Span<byte> dst, ref int pos, byte b)

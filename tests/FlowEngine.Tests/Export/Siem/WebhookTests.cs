@@ -87,7 +87,7 @@ public class WebhookTests
         await using var client = new WebhookClient(server.Url, new WebhookOptions { QueueCapacity = 2, InitialBackoff = TimeSpan.FromMilliseconds(10), MaxBackoff = TimeSpan.FromMilliseconds(10) });
         Assert.True(client.TryEnqueue("{\"n\":0}"u8.ToArray(), "k0"));
         var clock = Stopwatch.StartNew();
-        while (server.Requests.IsEmpty && clock.Elapsed < TimeSpan.FromSeconds(10))
+        while (server.Started == 0 && clock.Elapsed < TimeSpan.FromSeconds(10))
         {
             await Task.Delay(10);
         }
