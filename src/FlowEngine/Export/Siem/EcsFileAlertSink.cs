@@ -32,6 +32,7 @@ public sealed class EcsFileAlertSink : QueuedAlertSink
         _stream = stream;
         _ownsStream = ownsStream;
         _pipe = PipeWriter.Create(stream, new StreamPipeWriterOptions(leaveOpen: true));
+        Start();
     }
 
     /// <summary>Opens (creates or truncates) a file for the lines.</summary>

@@ -22,7 +22,7 @@ public abstract class QueuedAlertSink : IAlertSink, IAsyncDisposable, IDisposabl
 {
     private readonly Channel<byte[]> _queue;
     private readonly CancellationTokenSource _stop = new();
-    private readonly Task _worker;
+    private Task _worker = Task.CompletedTask;
     private long _queued;
     private long _sent;
     private long _dropped;
@@ -30,13 +30,12 @@ public abstract class QueuedAlertSink : IAlertSink, IAsyncDisposable, IDisposabl
     private long _retries;
     private int _completed;
 
-    /// <summary>Creates the queue and starts the delivery task.</summary>
+    /// <summary>Creates the queue; the derived constructor calls <see cref="Start"/> once its fields are set.</summary>
     /// <param name="capacity">Most alerts waiting.</param>
     protected QueuedAlertSink(int capacity)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(capacity, 1);
         _queue = Channel.CreateBounded<byte[]>(new BoundedChannelOptions(capacity) { SingleReader = true, FullMode = BoundedChannelFullMode.Wait });
-        _worker = Task.Run(() => DeliverAsync(_queue.Reader, _stop.Token));
     }
 
     /// <summary>The counters.</summary>
@@ -113,6 +112,9 @@ public abstract class QueuedAlertSink : IAlertSink, IAsyncDisposable, IDisposabl
     /// <summary>Releases the transport after the delivery task has ended.</summary>
     /// <returns>The task.</returns>
     protected virtual ValueTask DisposeTransportAsync() => ValueTask.CompletedTask;
+
+    /// <summary>Starts the delivery task: the last statement of the derived constructor, so the task sees its fields set.</summary>
+    protected void Start() => _worker = Task.Run(() => DeliverAsync(_queue.Reader, _stop.Token));
 
     /// <summary>Counts messages delivered.</summary>
     /// <param name="n">How many.</param>

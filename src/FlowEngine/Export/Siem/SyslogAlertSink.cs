@@ -33,6 +33,7 @@ public sealed class SyslogAlertSink : QueuedAlertSink
         Transport = transport;
         _endpoint = endpoint;
         _messages = messages;
+        Start();
     }
 
     /// <summary>The transport.</summary>
@@ -42,7 +43,7 @@ public sealed class SyslogAlertSink : QueuedAlertSink
     public EndPoint Collector => _endpoint;
 
     /// <summary>Most time one TCP connection attempt may take.</summary>
-    public TimeSpan ConnectTimeout { get; init; } = TimeSpan.FromSeconds(5);
+    public TimeSpan ConnectTimeout { get; } = TimeSpan.FromSeconds(5);
 
     /// <summary>Creates a sink from <c>udp://HOST:PORT</c> or <c>tcp://HOST:PORT</c>.</summary>
     /// <param name="collector">The collector's URI.</param>
