@@ -106,7 +106,7 @@ public class FlowJsonBenchmarks : IDisposable
 
     /// <summary>Records alone (no VM, no metadata).</summary>
     [Benchmark(Baseline = true, OperationsPerInvoke = Records)]
-    public int Records_()
+    public int RecordsOnly()
     {
         _buffer.ResetWrittenCount();
         for (int i = 0; i < _records.Length; i++)
