@@ -114,7 +114,24 @@ public abstract class QueuedAlertSink : IAlertSink, IAsyncDisposable, IDisposabl
     protected virtual ValueTask DisposeTransportAsync() => ValueTask.CompletedTask;
 
     /// <summary>Starts the delivery task: the last statement of the derived constructor, so the task sees its fields set.</summary>
-    protected void Start() => _worker = Task.Run(() => DeliverAsync(_queue.Reader, _stop.Token));
+    protected void Start() => _worker = Task.Run(GuardedDeliverAsync);
+
+    // A delivery task that fails unexpectedly must not leave alerts queued forever unseen: they are counted as failed.
+    private async Task GuardedDeliverAsync()
+    {
+        try
+        {
+            await DeliverAsync(_queue.Reader, _stop.Token).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            _queue.Writer.TryComplete(e);
+            while (_queue.Reader.TryRead(out _))
+            {
+                CountFailed();
+            }
+        }
+    }
 
     /// <summary>Counts messages delivered.</summary>
     /// <param name="n">How many.</param>

@@ -106,7 +106,13 @@ public class SyslogRsyslogTests
             tcp.OnAlert(in a);
         }
 
-        await Task.Delay(600);
+        // Bounded wait (the machine may be loaded): at least two refused attempts, nothing sent.
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        while (tcp.Statistics.Retries < 2 && clock.Elapsed < TimeSpan.FromSeconds(15))
+        {
+            await Task.Delay(50);
+        }
+
         Assert.True(tcp.Statistics.Retries >= 2, $"{tcp.Statistics.Retries} reconnects while nothing listens");
         Assert.Equal(0, tcp.Statistics.Sent);
         using var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, port);
