@@ -38,7 +38,7 @@ public readonly record struct AttackLabel(long StartNs, long EndNs, AttackClass 
             List<string> f = SplitCsv(lines[i]);
             if (f.Count < 7 || !decimal.TryParse(f[0], NumberStyles.Float, CultureInfo.InvariantCulture, out decimal start)
                 || !decimal.TryParse(f[1], NumberStyles.Float, CultureInfo.InvariantCulture, out decimal end)
-                || !AttackClassNames.TryParse(f[2], out AttackClass attackClass)
+                || !LabAttackNames.TryParse(f[2], out AttackClass attackClass)
                 || !uint.TryParse(f[5], NumberStyles.None, CultureInfo.InvariantCulture, out uint vni)
                 || !IPAddress.TryParse(f[6], out IPAddress? attacker))
             {

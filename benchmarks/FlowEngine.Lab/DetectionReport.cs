@@ -50,7 +50,7 @@ public sealed class DetectionReport
             foreach (ClassResult c in Classes)
             {
                 json.WriteStartObject();
-                json.WriteString("class", AttackClassNames.ToLabel(c.Class));
+                json.WriteString("class", LabAttackNames.ToLabel(c.Class));
                 json.WriteNumber("attacks", c.Attacks);
                 json.WriteBoolean("detected", c.Detected);
                 WriteNullable(json, "time_to_detect_s", c.TimeToDetect?.TotalSeconds);
@@ -66,10 +66,10 @@ public sealed class DetectionReport
             json.WriteStartObject("confusion");
             foreach (AttackClass truth in Enum.GetValues<AttackClass>())
             {
-                json.WriteStartObject(AttackClassNames.ToLabel(truth));
+                json.WriteStartObject(LabAttackNames.ToLabel(truth));
                 foreach (AttackClass predicted in Enum.GetValues<AttackClass>())
                 {
-                    json.WriteNumber(AttackClassNames.ToLabel(predicted), Confusion(truth, predicted));
+                    json.WriteNumber(LabAttackNames.ToLabel(predicted), Confusion(truth, predicted));
                 }
 
                 json.WriteEndObject();
@@ -106,7 +106,7 @@ public sealed class DetectionReport
         foreach (ClassResult c in Classes)
         {
             sb.AppendLine(CultureInfo.InvariantCulture,
-                $"{AttackClassNames.ToLabel(c.Class),-10} {c.Attacks,7} {(c.Detected ? "yes" : "no"),8} {Format(c.TimeToDetect?.TotalSeconds),8} {Format(c.Recall),7} {Format(c.Precision),9} {c.AttackFlows,6} {c.Alerts,6}");
+                $"{LabAttackNames.ToLabel(c.Class),-10} {c.Attacks,7} {(c.Detected ? "yes" : "no"),8} {Format(c.TimeToDetect?.TotalSeconds),8} {Format(c.Recall),7} {Format(c.Precision),9} {c.AttackFlows,6} {c.Alerts,6}");
         }
 
         sb.AppendLine(CultureInfo.InvariantCulture, $"false alerts: {FalseAlerts} over {NormalVmHours:F3} normal VM-hours = {FalseAlertsPerVmHour:F3} per VM-hour");

@@ -7,6 +7,7 @@ using FlowEngine.AppLayer;
 using FlowEngine.Capture;
 using FlowEngine.Context;
 using FlowEngine.Context.Profiles;
+using FlowEngine.Detection;
 using FlowEngine.Flows;
 using FlowEngine.Inference.Detection;
 using FlowEngine.Inference.Features;
@@ -79,7 +80,8 @@ internal static class ModelCommands
         var risk = new Option<double>("--risk") { Description = "Probability of a normal flow passing its VM's threshold (1e-6 to 0.01).", DefaultValueFactory = _ => 1e-3 };
         var calibration = new Option<int>("--calibration") { Description = "Scored flows of a VM before its own threshold exists.", DefaultValueFactory = _ => 64 };
         var zone = new Option<string?>("--time-zone") { Description = "Time zone of the time-of-day features (IANA id). Default UTC." };
-        var command = new Command("detect", "Score every flow against its VM's predicted next flow and write the deviating ones (JSON Lines).") { capture, inventoryOption, vmStateOption, modelOption, outOption, scoresOption, windowOption, eachOption, risk, calibration, zone };
+        var intelOption = new Option<FileInfo[]>("--intel") { Description = "Threat intelligence file (repeatable): addresses, CIDRs, domains, JA3/JA4, one a line or CSV with an indicator column; reloaded when it changes.", AllowMultipleArgumentsPerToken = true };
+        var command = new Command("detect", "Score every flow against its VM's predicted next flow, classify what deviates or matches an attack rule, and write the alerts (JSON Lines).") { capture, inventoryOption, vmStateOption, modelOption, outOption, scoresOption, windowOption, eachOption, risk, calibration, zone, intelOption };
         command.SetAction(parse =>
         {
             IAnsiConsole err = Consoles.Error();
@@ -102,23 +104,64 @@ internal static class ModelCommands
                 return 2;
             }
 
+            ThreatIntelFeed? intel;
+            try
+            {
+                string[] intelFiles = [.. (parse.GetValue(intelOption) ?? []).Select(f => f.FullName)];
+                intel = intelFiles.Length == 0 ? null : new ThreatIntelFeed(intelFiles);
+                if (intel is { Current.RejectedCount: > 0 } feed)
+                {
+                    err.MarkupLine($"[yellow]warning:[/] threat intelligence: {feed.Current.RejectedCount:N0} lines refused, first: {Markup.Escape(feed.Current.Rejected[0])}");
+                }
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                err.MarkupLine($"[red]error:[/] threat intelligence: {Markup.Escape(e.Message)}");
+                return 2;
+            }
+
             FlowDataset data = Collect(path, inventory, states, clock, err, out int exit);
             IReadOnlyList<FlowScore> scores = scorer.Score(data);
+            var surprises = new ReplaySurprises(scores);
+
+            // Second pass over the same capture (its records are the same, byte for byte): classify every flow with
+            // its context and what the model said of it.
+            var perFlow = new List<Alert>();
+            var profiles = new ProfileStore(new ProfileOptions { TimeZone = clock.Zone });
+            var classifier = new FlowClassifier(new ClassifierOptions(), intel, states, profiles);
+            Classify(path, inventory, profiles, classifier, surprises, new AlertList(perFlow));
+            var closed = new List<Alert>();
+            IAlertSink output = new AlertList(closed);
+            if (parse.GetValue(eachOption))
+            {
+                closed.AddRange(perFlow);
+            }
+            else
+            {
+                var grouper = new AlertGrouper(TimeSpan.FromSeconds(parse.GetValue(windowOption)), output);
+                foreach (Alert a in perFlow)
+                {
+                    grouper.OnAlert(in a);
+                }
+
+                grouper.Flush();
+            }
+
             FileInfo? outFile = parse.GetValue(outOption), scoresFile = parse.GetValue(scoresOption);
-            int groupedCount;
+            // The model's view shown with an alert: its VM's, else the one that deviated, else the higher score.
+            var byFlow = scores.Where(s => s.Scored).GroupBy(s => FlowIdentity.Of(s.Record)).ToDictionary(g => g.Key, g => g.ToList());
+            FlowScore? ModelView(in Alert a)
+            {
+                string? vm = a.Vm;
+                return byFlow.TryGetValue(a.Flow, out List<FlowScore>? both)
+                    ? both.FirstOrDefault(s => s.Vm == vm) ?? both.MaxBy(s => (s.Alert ? 1 : 0, s.Score))
+                    : null;
+            }
+
             using (Stream alertsOut = outFile is null ? Console.OpenStandardOutput() : outFile.Create())
             using (Stream? scoresOut = scoresFile?.Create())
             {
-                var suppressor = new AlertSuppressor(TimeSpan.FromSeconds(parse.GetValue(windowOption)));
-                var grouped = new List<GroupedAlert>();
-                foreach (FlowScore a in scores.Where(s => s.Scored && s.Alert))
-                {
-                    grouped.AddRange(parse.GetValue(eachOption) ? [GroupedAlert.Of(a)] : suppressor.Add(a));
-                }
-
-                grouped.AddRange(suppressor.Flush());
-                JsonLines(alertsOut, grouped, WriteAlert);
-                groupedCount = grouped.Count;
+                JsonLines(alertsOut, closed, (json, a) => WriteAlert(json, a, ModelView(in a)));
                 if (scoresOut is not null)
                 {
                     JsonLines(scoresOut, scores.Where(s => s.Scored), WriteScore);
@@ -136,49 +179,97 @@ internal static class ModelCommands
             }
 
             err.Write(table);
-            err.MarkupLine($"{scores.Count(s => s.Scored):N0} flows scored, {alerts:N0} deviating in {groupedCount:N0} alerts, {scores.Count(s => s.Scored && s.Calibrating):N0} scored while their VM calibrated");
+            err.MarkupLine($"{scores.Count(s => s.Scored):N0} flows scored, {alerts:N0} deviating, {scores.Count(s => s.Scored && s.Calibrating):N0} scored while their VM calibrated");
+            string classes = string.Join(", ", Enum.GetValues<AttackClass>().Where(c => c != AttackClass.None && classifier.FlowsByClass[(int)c] > 0).Select(c => $"{c.ToName()} {classifier.FlowsByClass[(int)c]:N0}"));
+            err.MarkupLine($"{classifier.Flows:N0} flows classified: {(classes.Length == 0 ? "none alerted" : Markup.Escape(classes))} in {closed.Count:N0} alerts");
 
             return exit;
         });
         return command;
     }
 
-    // An alert (docs/model.md): the flow, the VM, the score against its threshold, and what each head expected.
-    private static void WriteAlert(Utf8JsonWriter json, GroupedAlert g)
+    // An alert (docs/detection.md): class, confidence, count and span, the flow, the rules' evidence, and, when the
+    // model scored the flow, its score against the VM's threshold and what each head expected.
+    private static void WriteAlert(Utf8JsonWriter json, Alert a, FlowScore? s)
     {
-        FlowScore s = g.Strongest;
         json.WriteStartObject();
-        json.WriteNumber("ts", Math.Round(g.FirstNs / 1e9, 6));
-        json.WriteNumber("last_ts", Math.Round(g.LastNs / 1e9, 6));
-        json.WriteString("type", g.Type);
-        json.WriteNumber("count", g.Count);
-        json.WriteString("cause", g.Cause);
-        json.WriteString("target", g.Target);
-        WriteFlow(json, s);
-        json.WriteNumber("threshold", Math.Round(s.Threshold, 4));
-        json.WriteBoolean("calibrating", s.Calibrating);
-        json.WriteStartObject("evidence");
-        foreach (HeadEvidence e in s.Evidence.OrderByDescending(e => e.Nll))
+        json.WriteNumber("ts", Math.Round(a.TimestampNs / 1e9, 6));
+        json.WriteNumber("last_ts", Math.Round(a.LastNs / 1e9, 6));
+        json.WriteString("type", a.Class.ToName());
+        json.WriteNumber("confidence", a.Confidence);
+        json.WriteNumber("count", a.Count);
+        if (a.Vm is not null)
         {
-            json.WriteStartObject(e.Head);
-            json.WriteNumber("nll", Math.Round(e.Nll, 4));
-            if (e.Rank > 0)
+            json.WriteString("vm", a.Vm);
+        }
+
+        FlowIdentity f = a.Flow;
+        json.WriteString("vn_type", Packets.VirtualNetworkId.KindToName(f.Network.Kind));
+        json.WriteNumber("vn_id", f.Network.Id);
+        json.WriteNumber("proto", f.Protocol);
+        json.WriteString("src_ip", f.Source.ToString(f.IpVersion));
+        json.WriteNumber("src_port", f.SourcePort);
+        json.WriteString("dst_ip", f.Destination.ToString(f.IpVersion));
+        json.WriteNumber("dst_port", f.DestinationPort);
+        if (a.Target is Packets.IpAddress target)
+        {
+            json.WriteString("target", target.ToString(f.IpVersion));
+        }
+
+        if (a.TargetName is not null)
+        {
+            json.WriteString("target_name", a.TargetName);
+        }
+
+        json.WriteStartArray("rules");
+        foreach (AlertEvidence e in a.Evidence ?? [])
+        {
+            json.WriteStartObject();
+            json.WriteString("rule", e.Rule);
+            json.WriteNumber("value", e.Value);
+            if (!double.IsNaN(e.Threshold))
             {
-                json.WriteNumber("observed", (int)e.Observed);
-                json.WriteNumber("predicted", (int)e.Predicted);
-                json.WriteNumber("p", Math.Round(e.Probability, 6));
-                json.WriteNumber("rank", e.Rank);
-            }
-            else if (!double.IsNaN(e.Observed) && e.Observed >= 0)
-            {
-                json.WriteNumber("observed", Math.Round(e.Observed, 4));
-                json.WriteNumber("predicted", Math.Round(e.Predicted, 4));
+                json.WriteNumber("threshold", e.Threshold);
             }
 
             json.WriteEndObject();
         }
 
-        json.WriteEndObject();
+        json.WriteEndArray();
+        if (s is not null)
+        {
+            json.WriteStartObject("model");
+            json.WriteString("vm", s.Vm);
+            json.WriteString("perspective", s.Perspective == FlowPerspective.Originator ? "originator" : "responder");
+            json.WriteNumber("score", Math.Round(s.Score, 4));
+            json.WriteNumber("threshold", Math.Round(s.Threshold, 4));
+            json.WriteBoolean("alert", s.Alert);
+            json.WriteBoolean("calibrating", s.Calibrating);
+            json.WriteStartObject("heads");
+            foreach (HeadEvidence e in s.Evidence.OrderByDescending(e => e.Nll))
+            {
+                json.WriteStartObject(e.Head);
+                json.WriteNumber("nll", Math.Round(e.Nll, 4));
+                if (e.Rank > 0)
+                {
+                    json.WriteNumber("observed", (int)e.Observed);
+                    json.WriteNumber("predicted", (int)e.Predicted);
+                    json.WriteNumber("p", Math.Round(e.Probability, 6));
+                    json.WriteNumber("rank", e.Rank);
+                }
+                else if (!double.IsNaN(e.Observed) && e.Observed >= 0)
+                {
+                    json.WriteNumber("observed", Math.Round(e.Observed, 4));
+                    json.WriteNumber("predicted", Math.Round(e.Predicted, 4));
+                }
+
+                json.WriteEndObject();
+            }
+
+            json.WriteEndObject();
+            json.WriteEndObject();
+        }
+
         json.WriteEndObject();
     }
 
@@ -292,6 +383,29 @@ internal static class ModelCommands
         }
 
         return data;
+    }
+
+    // The capture's flows again, classified with their context and the model's view of each.
+    private static void Classify(string path, VmInventory? inventory, ProfileStore profiles, FlowClassifier classifier, IModelSurpriseSource surprises, IAlertSink alerts)
+    {
+        var metadata = new AppMetadataTable();
+        var vms = new VmIdentityTable(inventory);
+        try
+        {
+            using CaptureFileReader source = CaptureFile.Open(path);
+            using var pipeline = new FlowPipeline<FlowExtensions<AppMetadataExtension, VmIdentityExtension>>(
+                new FlowClassifierSink(classifier, vms, alerts, metadata, profiles, surprises), new FlowPipelineOptions(), new(new AppMetadataExtension(metadata), new VmIdentityExtension(vms)));
+            pipeline.Run(source);
+        }
+        catch (Exception e) when (e is CaptureFormatException or IOException or UnauthorizedAccessException)
+        {
+            // Reported by the first pass; the flows before the damage are classified.
+        }
+    }
+
+    private sealed class AlertList(List<Alert> alerts) : IAlertSink
+    {
+        public void OnAlert(in Alert alert) => alerts.Add(alert);
     }
 
     private sealed class Progress(IAnsiConsole err) : IProgress<TrainingProgress>

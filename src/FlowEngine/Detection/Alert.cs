@@ -21,6 +21,9 @@ public readonly record struct Alert(long TimestampNs, AttackClass Class, double 
     /// <summary>The other end (the victim of a scan or flood, the C2 or exfiltration peer), when one address names it.</summary>
     public IpAddress? Target { get; init; }
 
+    /// <summary>The other end by name, when a name is what it is (the domain of a DNS tunnel, a listed domain).</summary>
+    public string? TargetName { get; init; }
+
     /// <summary>Flows (or events) the alert stands for, at least 1.</summary>
     public int Count { get; init; }
 

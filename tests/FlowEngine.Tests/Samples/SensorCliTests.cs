@@ -1,6 +1,7 @@
 // Copyright (c) FlowEngine contributors. Licensed under the MIT License.
 
 using System.Diagnostics;
+using System.Globalization;
 using System.Text.Json;
 using FlowEngine.Capture;
 using FlowEngine.Flows;
@@ -246,21 +247,34 @@ public class SensorCliTests
                 alertsInScores += r.GetProperty("alert").GetBoolean() ? 1 : 0;
             }
 
-            // Grouped by cause: the counts add up to the deviating flows, in fewer alerts.
+            // Grouped by cause: the counts add up to the per-flow alerts of --each, in fewer alerts; every model
+            // deviation is an alert (classified, or an anomaly).
             string[] alerts = stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries);
-            Assert.Equal(alertsInScores, alerts.Sum(l => JsonDocument.Parse(l).RootElement.GetProperty("count").GetInt32()));
-            Assert.True(alerts.Length < alertsInScores || alertsInScores < 2, $"{alerts.Length} alerts for {alertsInScores} deviating flows");
             (exit, string each, _) = RunSensor("detect", DefaultCapture, "--inventory", inventory, "--model", model, "--risk", "0.01", "--each");
             Assert.Equal(0, exit);
-            Assert.Equal(alertsInScores, each.Split('\n', StringSplitOptions.RemoveEmptyEntries).Length);
+            string[] perFlow = each.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+            Assert.Equal(perFlow.Length, alerts.Sum(l => JsonDocument.Parse(l).RootElement.GetProperty("count").GetInt32()));
+            Assert.True(alerts.Length < perFlow.Length, $"{alerts.Length} alerts for {perFlow.Length} alerted flows");
+            int modelAlertsInEach = perFlow.Count(l => JsonDocument.Parse(l).RootElement.TryGetProperty("model", out JsonElement m) && m.GetProperty("alert").GetBoolean());
+            Assert.True(modelAlertsInEach >= alertsInScores / 2, $"{modelAlertsInEach} of {alertsInScores} deviating flows in alerts (a flow deviates from both ends)");
+            string[] types = ["exfiltration", "c2", "malware", "dos", "scan", "dns_tunnel", "lateral_movement", "anomaly"];
             foreach (string line in alerts)
             {
                 JsonElement r = JsonDocument.Parse(line).RootElement;
                 Assert.True(r.GetProperty("last_ts").GetDouble() >= r.GetProperty("ts").GetDouble());
-                Assert.Equal("anomaly", r.GetProperty("type").GetString());
-                Assert.True(r.GetProperty("score").GetDouble() > r.GetProperty("threshold").GetDouble());
-                Assert.Equal(6, r.GetProperty("evidence").EnumerateObject().Count());
-                Assert.True(r.TryGetProperty("ts", out _) && r.TryGetProperty("vn_type", out _) && r.TryGetProperty("vm", out _));
+                string type = r.GetProperty("type").GetString()!;
+                Assert.Contains(type, types);
+                Assert.InRange(r.GetProperty("confidence").GetDouble(), 0.01, 1);
+                Assert.NotEmpty(r.GetProperty("rules").EnumerateArray());
+                if (type == "anomaly")
+                {
+                    JsonElement m = r.GetProperty("model");
+                    Assert.True(m.GetProperty("alert").GetBoolean());
+                    Assert.True(m.GetProperty("score").GetDouble() > m.GetProperty("threshold").GetDouble());
+                    Assert.Equal(6, m.GetProperty("heads").EnumerateObject().Count());
+                }
+
+                Assert.True(r.TryGetProperty("ts", out _) && r.TryGetProperty("vn_type", out _) && r.TryGetProperty("src_ip", out _));
             }
 
             Assert.Contains("flows scored", stderr, StringComparison.Ordinal);
@@ -352,11 +366,25 @@ public class SensorCliTests
         Assert.Equal(0, exit);
         Assert.Contains("flows scored", stderr, StringComparison.Ordinal);
         Assert.Contains("acme-ws1", stderr, StringComparison.Ordinal); // the bundled inventory's names
-        foreach (string line in stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries))
+        var alerts = stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => JsonDocument.Parse(l).RootElement).ToList();
+        Assert.All(alerts, r => Assert.True(r.GetProperty("count").GetInt32() >= 1));
+
+        // The lab's own labels are the oracle: each attack is named with its class, from or to its attacker, within
+        // its time window. The 9-beacon C2 of this short capture is under the classifier's 10-connection minimum
+        // (docs/detection.md); the model flags it as an anomaly in longer runs.
+        string labels = Path.Combine(Repository.Root(), "samples", "data", "lab-small.labels.csv");
+        var expected = new Dictionary<string, string> { ["exfil"] = "exfiltration", ["portscan"] = "scan", ["synflood"] = "dos", ["lateral"] = "lateral_movement", ["dnstunnel"] = "dns_tunnel" };
+        foreach (string[] label in File.ReadAllLines(labels).Skip(1).Select(l => l.Split(',')))
         {
-            JsonElement r = JsonDocument.Parse(line).RootElement;
-            Assert.True(r.GetProperty("count").GetInt32() >= 1);
-            Assert.True(r.GetProperty("score").GetDouble() > r.GetProperty("threshold").GetDouble());
+            if (!expected.TryGetValue(label[2], out string? type))
+            {
+                continue;
+            }
+
+            double start = double.Parse(label[0], CultureInfo.InvariantCulture), end = double.Parse(label[1], CultureInfo.InvariantCulture);
+            Assert.Contains(alerts, r => r.GetProperty("type").GetString() == type
+                && (r.GetProperty("src_ip").GetString() == label[6] || r.GetProperty("dst_ip").GetString() == label[6])
+                && r.GetProperty("ts").GetDouble() >= start - 1 && r.GetProperty("ts").GetDouble() <= end + 1);
         }
     }
 

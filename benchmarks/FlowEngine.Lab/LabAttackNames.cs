@@ -5,7 +5,7 @@ using FlowEngine.Detection;
 namespace FlowEngine.Lab;
 
 /// <summary>Names of attack classes as they appear in lab labels and reports.</summary>
-public static class AttackClassNames
+public static class LabAttackNames
 {
     /// <summary>The label name: exfil, c2, synflood, portscan, dnstunnel, lateral (none for <see cref="AttackClass.None"/>).</summary>
     /// <param name="attackClass">The class.</param>
@@ -18,6 +18,8 @@ public static class AttackClassNames
         AttackClass.Scan => "portscan",
         AttackClass.DnsTunnel => "dnstunnel",
         AttackClass.LateralMovement => "lateral",
+        AttackClass.Malware => "malware",
+        AttackClass.Anomaly => "anomaly",
         _ => "none",
     };
 
@@ -35,6 +37,7 @@ public static class AttackClassNames
             "PORTSCAN" or "SCAN" => AttackClass.Scan,
             "DNSTUNNEL" or "DNS_TUNNEL" => AttackClass.DnsTunnel,
             "LATERAL" or "LATERAL_MOVEMENT" => AttackClass.LateralMovement,
+            "MALWARE" or "COINMINER" or "MINER" => AttackClass.Malware,
             "NONE" => AttackClass.None,
             _ => (AttackClass)255,
         };
