@@ -22,6 +22,8 @@ public static class AlertFormat
         AttackClass.Scan => "scan",
         AttackClass.DnsTunnel => "dns_tunnel",
         AttackClass.LateralMovement => "lateral_movement",
+        AttackClass.Malware => "malware",
+        AttackClass.Anomaly => "anomaly",
         AttackClass.None => "none",
         _ => "unknown",
     };
@@ -37,6 +39,7 @@ public static class AlertFormat
         AttackClass.Scan => "Port or host scan",
         AttackClass.DnsTunnel => "DNS tunnelling",
         AttackClass.LateralMovement => "Lateral movement",
+        AttackClass.Malware => "Malware or threat-intelligence contact",
         _ => "Anomalous flow",
     };
 

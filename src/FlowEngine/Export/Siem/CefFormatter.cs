@@ -94,6 +94,12 @@ public sealed class CefFormatter
             Ext(s, ref first, "cs3", AlertFormat.Ip(t, AlertFormat.TargetVersion(in alert, t)));
         }
 
+        if (alert.TargetName is string targetName)
+        {
+            Ext(s, ref first, "cs5Label", "targetName");
+            Ext(s, ref first, "cs5", _options.Cut(targetName));
+        }
+
         if (alert.Evidence is { Count: > 0 } evidence)
         {
             var e = new StringBuilder();

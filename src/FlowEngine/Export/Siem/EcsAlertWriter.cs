@@ -176,6 +176,11 @@ public sealed class EcsAlertWriter
             w.WriteString("target"u8, target);
         }
 
+        if (a.TargetName is string targetName)
+        {
+            w.WriteString("target_name"u8, _options.Cut(targetName));
+        }
+
         if (vm is not null)
         {
             w.WriteString("vm"u8, vm);

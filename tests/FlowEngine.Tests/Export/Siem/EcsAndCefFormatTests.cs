@@ -64,6 +64,7 @@ public class EcsAndCefFormatTests
                 Assert.False(e.TryGetProperty("host", out _));
             }
 
+            Assert.Equal(a.TargetName, e.GetProperty("flowengine").GetProperty("alert").TryGetProperty("target_name", out JsonElement tn) ? tn.GetString() : null);
             var evidence = e.GetProperty("flowengine").GetProperty("alert").GetProperty("evidence").EnumerateArray().ToList();
             Assert.Equal(2, evidence.Count);
             Assert.False(evidence[1].TryGetProperty("threshold", out _), "NaN threshold left out");
@@ -100,6 +101,7 @@ public class EcsAndCefFormatTests
             }
 
             Assert.Contains("model.peer=x|y 0.99", ext["cs4"], StringComparison.Ordinal);
+            Assert.Equal(a.TargetName, ext.GetValueOrDefault("cs5"));
         }
     }
 

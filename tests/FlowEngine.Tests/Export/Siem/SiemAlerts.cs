@@ -33,6 +33,7 @@ internal static class SiemAlerts
             Confidence = 0.9,
             Vm = vm,
             Target = dst,
+            TargetName = i % 4 == 1 ? "tunnel|x=y.example\\\r\nevil" : null,
             Count = 1 + i,
             LastNs = 1_795_483_854_000_000_000 + (i * 1_000_000L),
             Evidence = [new AlertEvidence("scan.distinct_ports", 120 + i, 50), new AlertEvidence("model.peer=x|y", 0.99, double.NaN)],
