@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 bash build/apt-ensure.sh python3 jq make gcc tshark tcpdump iputils-ping pkg-config libdpdk-dev iproute2 dnsutils nmap hping3 \
-  iperf3 nfdump dnsmasq-base nftables ethtool curl time softflowd argus-server argus-client pmacct libpcap0.8
+  iperf3 nfdump dnsmasq-base nftables ethtool curl time softflowd argus-server argus-client pmacct libpcap0.8 rsyslog
 
 if [[ -f native/Makefile ]]; then
   make -C native

@@ -8,7 +8,7 @@ using FlowEngine.Benchmarks.Commands;
 namespace FlowEngine.Benchmarks;
 
 /// <summary>
-/// Entry point. <c>generate</c>, <c>decode-throughput</c>, <c>pipeline-ab</c>, <c>metadata-ab</c>, <c>file-throughput</c>, <c>detect</c> and
+/// Entry point. <c>generate</c>, <c>decode-throughput</c>, <c>pipeline-ab</c>, <c>metadata-ab</c>, <c>file-throughput</c>, <c>flows-output</c>, <c>detect</c> and
 /// <c>memory-probe</c> are stand-alone modes; anything else goes to
 /// BenchmarkDotNet (<c>--filter</c>, <c>--job</c>, <c>--list flat</c>...).
 /// </summary>
@@ -39,6 +39,8 @@ public static class Program
                     return MetadataAbCommand.Run(args[1..]);
                 case "archive-size":
                     return ArchiveSizeCommand.Run(args[1..]);
+                case "flows-output":
+                    return FlowsOutputCommand.Run(args[1..]);
                 case "eval-model":
                     return EvalModelCommand.Run(args[1..]);
             }
