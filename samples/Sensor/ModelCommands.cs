@@ -85,6 +85,8 @@ internal static class ModelCommands
         var command = new Command("detect", "Score every flow against its VM's predicted next flow, classify what deviates or matches an attack rule, and write the alerts (JSON Lines).") { capture, inventoryOption, vmStateOption, modelOption, outOption, scoresOption, windowOption, eachOption, risk, calibration, zone, intelOption };
         var mitigation = new MitigationCliOptions();
         mitigation.AddTo(command);
+        var exports = new AlertExportOptions();
+        exports.AddTo(command);
         command.SetAction(parse =>
         {
             IAnsiConsole err = Consoles.Error();
@@ -168,6 +170,35 @@ internal static class ModelCommands
                 if (scoresOut is not null)
                 {
                     JsonLines(scoresOut, scores.Where(s => s.Scored), WriteScore);
+                }
+            }
+
+            using (AlertExport? export = exports.TryBuild(parse, out string? exportError))
+            {
+                if (exportError is not null)
+                {
+                    err.MarkupLine($"[red]error:[/] {Markup.Escape(exportError)}");
+                    return 2;
+                }
+
+                if (export is not null)
+                {
+                    // The same alerts to the SIEM sinks (ECS file, CEF syslog, webhook), delivered before exit.
+                    foreach (Alert a in closed)
+                    {
+                        export.OnAlert(in a);
+                    }
+
+                    // A console command's synchronous action: there is no synchronization context to deadlock on.
+#pragma warning disable VSTHRD002
+                    bool delivered = export.CompleteAsync(TimeSpan.FromSeconds(30)).GetAwaiter().GetResult();
+#pragma warning restore VSTHRD002
+                    foreach (string line in export.Summary())
+                    {
+                        Console.Error.WriteLine(line);
+                    }
+
+                    exit = delivered ? exit : 1;
                 }
             }
 

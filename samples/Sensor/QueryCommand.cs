@@ -153,9 +153,9 @@ internal sealed class ArchivedFlowJsonWriter : IDisposable
         }
 
         _json.WritePropertyName("first_ts"u8);
-        _json.WriteRawValue(FlowJsonWriter.FormatTimestamp(r.FirstNs), skipInputValidation: true);
+        _json.WriteRawValue(FlowJsonNames.FormatTimestamp(r.FirstNs), skipInputValidation: true);
         _json.WritePropertyName("last_ts"u8);
-        _json.WriteRawValue(FlowJsonWriter.FormatTimestamp(r.LastNs), skipInputValidation: true);
+        _json.WriteRawValue(FlowJsonNames.FormatTimestamp(r.LastNs), skipInputValidation: true);
         _json.WriteNumber("fwd_packets"u8, r.ForwardPackets);
         _json.WriteNumber("fwd_bytes"u8, r.ForwardBytes);
         _json.WriteNumber("rev_packets"u8, r.ReversePackets);
@@ -176,12 +176,12 @@ internal sealed class ArchivedFlowJsonWriter : IDisposable
 
         if (r.Protocol == 6)
         {
-            _json.WriteString("conn_state"u8, FlowJsonWriter.StateName(r.State));
+            _json.WriteString("conn_state"u8, FlowJsonNames.StateName(r.State));
             _json.WriteNumber("fwd_tcp_flags"u8, (byte)r.ForwardTcpFlags);
             _json.WriteNumber("rev_tcp_flags"u8, (byte)r.ReverseTcpFlags);
         }
 
-        _json.WriteString("end_reason"u8, FlowJsonWriter.EndReasonName(r.EndReason));
+        _json.WriteString("end_reason"u8, FlowJsonNames.EndReasonName(r.EndReason));
         WriteEnd(flow.SourceVm, flow.SourceOutside, flow.SourceGapSeconds, "src_outside"u8, "src_vm"u8, "src_vm_gap_s"u8);
         WriteEnd(flow.DestinationVm, flow.DestinationOutside, flow.DestinationGapSeconds, "dst_outside"u8, "dst_vm"u8, "dst_vm_gap_s"u8);
         if (flow.Tenant is string tenant)
@@ -244,7 +244,7 @@ internal sealed class ArchivedFlowJsonWriter : IDisposable
             return;
         }
 
-        _json.WriteString("app"u8, FlowJsonWriter.AppName(m.App));
+        _json.WriteString("app"u8, FlowJsonNames.AppName(m.App));
         Text("dns_query"u8, m, AppField.DnsQuery);
         if (m.App == AppProtocol.Dns && m.HasDetails)
         {
@@ -293,7 +293,7 @@ internal sealed class ArchivedFlowJsonWriter : IDisposable
         int version = m.TlsVersion != 0 ? m.TlsVersion : m.TlsClientVersion;
         if (version != 0)
         {
-            _json.WriteString("tls_version"u8, FlowJsonWriter.TlsVersionName(version));
+            _json.WriteString("tls_version"u8, FlowJsonNames.TlsVersionName(version));
         }
 
         Text("ja3"u8, m, AppField.Ja3);
@@ -325,4 +325,69 @@ internal sealed class ArchivedFlowJsonWriter : IDisposable
         _stream.Write(_buffer.WrittenSpan);
         _buffer.ResetWrittenCount();
     }
+}
+
+/// <summary>The names the flow JSON uses for enum values and timestamps, for writers that build it field by field.</summary>
+internal static class FlowJsonNames
+{
+    internal static string AppName(AppProtocol app) => app switch
+    {
+        AppProtocol.Dns => "dns",
+        AppProtocol.Http => "http",
+        AppProtocol.Tls => "tls",
+        AppProtocol.Ssh => "ssh",
+        _ => "unknown",
+    };
+
+    // As Zeek's ssl.log names versions.
+    internal static string TlsVersionName(int version) => version switch
+    {
+        0x0300 => "SSLv3",
+        0x0301 => "TLSv10",
+        0x0302 => "TLSv11",
+        0x0303 => "TLSv12",
+        0x0304 => "TLSv13",
+        _ => string.Create(CultureInfo.InvariantCulture, $"0x{version:x4}"),
+    };
+
+    internal static string FormatTimestamp(long ns)
+    {
+        long us = ns >= 0 ? ns / 1000 : -((-ns + 999) / 1000);
+        long seconds = Math.DivRem(us, 1_000_000, out long micros);
+        if (micros < 0)
+        {
+            seconds--;
+            micros += 1_000_000;
+        }
+
+        return string.Create(CultureInfo.InvariantCulture, $"{seconds}.{micros:D6}");
+    }
+
+    internal static string EndReasonName(FlowEndReason reason) => reason switch
+    {
+        FlowEndReason.IdleTimeout => "idle",
+        FlowEndReason.ActiveTimeout => "active",
+        FlowEndReason.TcpEnd => "tcp_end",
+        FlowEndReason.Evicted => "evicted",
+        FlowEndReason.EndOfInput => "end_of_input",
+        FlowEndReason.Reused => "reused",
+        _ => "unknown",
+    };
+
+    internal static string StateName(ConnectionState state) => state switch
+    {
+        ConnectionState.S0 => "S0",
+        ConnectionState.S1 => "S1",
+        ConnectionState.SF => "SF",
+        ConnectionState.Rej => "REJ",
+        ConnectionState.S2 => "S2",
+        ConnectionState.S3 => "S3",
+        ConnectionState.Rsto => "RSTO",
+        ConnectionState.Rstr => "RSTR",
+        ConnectionState.Rstos0 => "RSTOS0",
+        ConnectionState.Rstrh => "RSTRH",
+        ConnectionState.SH => "SH",
+        ConnectionState.Shr => "SHR",
+        _ => "OTH",
+    };
 }

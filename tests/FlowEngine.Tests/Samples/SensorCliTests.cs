@@ -413,6 +413,33 @@ public class SensorCliTests
     }
 
     [Fact]
+    public void Detect_AlertsEcs_WritesEveryAlertAsAnEcsDocument()
+    {
+        string ecs = Path.Combine(Path.GetTempPath(), $"fe-ecs-{Guid.NewGuid():N}.jsonl");
+        try
+        {
+            (int exit, string stdout, string stderr) = RunSensor("detect", "--alerts-ecs", ecs);
+            Assert.Equal(0, exit);
+            var alerts = stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => JsonDocument.Parse(l).RootElement).ToList();
+            var docs = File.ReadAllLines(ecs).Select(l => JsonDocument.Parse(l).RootElement).ToList();
+            Assert.NotEmpty(alerts);
+            Assert.Equal(alerts.Count, docs.Count);
+            for (int i = 0; i < docs.Count; i++)
+            {
+                Assert.Equal("alert", docs[i].GetProperty("event").GetProperty("kind").GetString());
+                Assert.Equal(alerts[i].GetProperty("src_ip").GetString(), docs[i].GetProperty("source").GetProperty("ip").GetString());
+                Assert.Equal(alerts[i].GetProperty("dst_port").GetInt32(), docs[i].GetProperty("destination").GetProperty("port").GetInt32());
+            }
+
+            Assert.Contains($"{alerts.Count} sent, 0 dropped", stderr, StringComparison.Ordinal);
+        }
+        finally
+        {
+            File.Delete(ecs);
+        }
+    }
+
+    [Fact]
     public void Flows_MissingFile_ClearError()
     {
         (int exit, _, string stderr) = RunSensor("flows", "/nonexistent/capture.pcap");
