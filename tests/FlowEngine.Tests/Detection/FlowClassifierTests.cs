@@ -317,6 +317,37 @@ public sealed class FlowClassifierTests
     }
 
     [Fact]
+    public void ResourceAbuse_BusyCpuWithALongConnectionOutOnAnUnusualPort_IsMalware()
+    {
+        // The miner's VM runs at 1.9 cores, an idle one at 0.05; both hold a 10-minute connection to port 3333.
+        var states = new FixedStates(new() { ["miner"] = 1.9, ["idle"] = 0.05 });
+        var c = new FlowClassifier(states: states);
+        var alerts = new List<Alert>();
+        foreach (string vm in new[] { "miner", "idle" })
+        {
+            FlowRecord pool = Tcp(vm == "miner" ? "10.0.0.61" : "10.0.0.62", "198.51.100.50", 3333, T0, payload: true);
+            pool.LastNs = T0 + (600 * Second);
+            var vms = new VmIdentity(new VmInfo(vm, VmSource.Inventory), null, false, true, 0, 0);
+            if (c.Classify(new FlowObservation(in pool, in vms, default, default), out Alert a))
+            {
+                alerts.Add(a);
+            }
+        }
+
+        Alert miner = Assert.Single(alerts);
+        Assert.Equal(AttackClass.Malware, miner.Class);
+        Assert.Equal("miner", miner.Vm);
+        Assert.Equal("malware.cpu_cores", miner.Evidence![0].Rule);
+        Assert.Equal(1.9, miner.Evidence[0].Value);
+
+        // The same busy VM on a short flow, or to a common port, is not abuse.
+        FlowRecord web = Tcp("10.0.0.61", "198.51.100.50", 443, T0 + (700 * Second), payload: true);
+        web.LastNs = web.FirstNs + (600 * Second);
+        var minerVm = new VmIdentity(new VmInfo("miner", VmSource.Inventory), null, false, true, 0, 0);
+        Assert.False(c.Classify(new FlowObservation(in web, in minerVm, default, default), out _));
+    }
+
+    [Fact]
     public void ModelDeviationThatFitsNoClass_IsAnAnomaly_ClassifiedOnesGainConfidence()
     {
         var c = new FlowClassifier();
@@ -430,5 +461,22 @@ public sealed class FlowClassifierTests
     private sealed class ListSink(List<Alert> alerts) : IAlertSink
     {
         public void OnAlert(in Alert alert) => alerts.Add(alert);
+    }
+
+    private sealed class FixedStates(Dictionary<string, double> cores) : IVmStateSource
+    {
+        public bool TryGetState(string vmName, long timeNs, out VmResourceState state)
+        {
+            state = default;
+            if (!cores.TryGetValue(vmName, out double c))
+            {
+                return false;
+            }
+
+            var previous = new VmResourceSample(timeNs - Second, VmResourceFields.Cpu, 0, 0, 0, 0);
+            var latest = new VmResourceSample(timeNs, VmResourceFields.Cpu, (long)(c * Second), 0, 0, 0);
+            state = VmResourceState.FromSamples(in previous, true, in latest, timeNs);
+            return true;
+        }
     }
 }
