@@ -124,7 +124,7 @@ public sealed class MitigationAuditLog : IDisposable
     /// <returns>The name.</returns>
     public static string EventName(AuditEvent auditEvent) => auditEvent.ToString().ToLowerInvariant();
 
-    private static void WriteAction(Utf8JsonWriter w, MitigationRequest a)
+    internal static void WriteAction(Utf8JsonWriter w, MitigationRequest a)
     {
         w.WriteStartObject();
         w.WriteString("kind", a.Kind.ToString().ToLowerInvariant());
@@ -176,7 +176,7 @@ public sealed class MitigationAuditLog : IDisposable
         w.WriteEndObject();
     }
 
-    private static void WriteAlert(Utf8JsonWriter w, in Alert alert)
+    internal static void WriteAlert(Utf8JsonWriter w, in Alert alert)
     {
         w.WriteStartObject();
         w.WriteString("class", MitigationPolicy.ClassName(alert.Class));

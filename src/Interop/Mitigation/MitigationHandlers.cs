@@ -21,10 +21,10 @@ public sealed class MitigationHandlerSettings
 public static class MitigationHandlers
 {
     /// <summary>The specs <see cref="Create"/> knows, for help texts.</summary>
-    public const string Specs = "dry-run|inline|nftables|tc[:DEV,...]";
+    public const string Specs = "dry-run|inline|nftables|tc[:DEV,...]|webhook:URL";
 
     /// <summary>Creates the handler for a spec.</summary>
-    /// <param name="spec">dry-run, inline, nftables, tc or tc:DEV[,DEV...].</param>
+    /// <param name="spec">dry-run, inline, nftables, tc or tc:DEV[,DEV...], webhook:URL.</param>
     /// <param name="settings">Options of the handlers.</param>
     /// <returns>The handler (the inline one is also the <see cref="IFlowVerdict"/> to give the inline path).</returns>
     /// <exception cref="ArgumentException">Unknown spec.</exception>
@@ -47,6 +47,7 @@ public static class MitigationHandlers
                 NetworkNamespace = settings.Tc.NetworkNamespace,
                 CommandTimeout = settings.Tc.CommandTimeout,
             }),
+            "webhook" when Uri.TryCreate(argument, UriKind.Absolute, out Uri? url) && url.Scheme is "http" or "https" => new WebhookMitigationHandler(url),
             _ => throw new ArgumentException($"'{spec}' is not a mitigation handler ({Specs})", nameof(spec)),
         };
     }
