@@ -81,8 +81,9 @@ internal static class ModelCommands
         var risk = new Option<double>("--risk") { Description = "Probability of a normal flow passing its VM's threshold (1e-6 to 0.01).", DefaultValueFactory = _ => 1e-3 };
         var calibration = new Option<int>("--calibration") { Description = "Scored flows of a VM before its own threshold exists.", DefaultValueFactory = _ => 64 };
         var zone = new Option<string?>("--time-zone") { Description = "Time zone of the time-of-day features (IANA id). Default UTC." };
+        var archiveOption = new Option<DirectoryInfo?>("--archive") { Description = "Replay a flow archive (flows --archive DIR) instead of a capture: the same records in the same order, so the same alerts as a run on the capture that wrote it." };
         var intelOption = new Option<FileInfo[]>("--intel") { Description = "Threat intelligence file (repeatable): addresses, CIDRs, domains, JA3/JA4, one a line or CSV with an indicator column; reloaded when it changes.", AllowMultipleArgumentsPerToken = true };
-        var command = new Command("detect", "Score every flow against its VM's predicted next flow, classify what deviates or matches an attack rule, and write the alerts (JSON Lines).") { capture, inventoryOption, vmStateOption, modelOption, outOption, scoresOption, windowOption, eachOption, risk, calibration, zone, intelOption };
+        var command = new Command("detect", "Score every flow against its VM's predicted next flow, classify what deviates or matches an attack rule, and write the alerts (JSON Lines).") { capture, inventoryOption, vmStateOption, modelOption, outOption, scoresOption, windowOption, eachOption, risk, calibration, zone, intelOption, archiveOption };
         var mitigation = new MitigationCliOptions();
         mitigation.AddTo(command);
         var exports = new AlertExportOptions();
@@ -125,7 +126,9 @@ internal static class ModelCommands
                 return 2;
             }
 
-            FlowDataset data = Collect(path, inventory, states, clock, err, out int exit);
+            ArchiveReplay? replay = parse.GetValue(archiveOption) is DirectoryInfo archiveDir ? new ArchiveReplay(archiveDir.FullName, inventory) : null;
+            int exit = 0;
+            FlowDataset data = replay is null ? Collect(path, inventory, states, clock, err, out exit) : CollectArchive(replay, states, clock);
             IReadOnlyList<FlowScore> scores = scorer.Score(data);
             var surprises = new ReplaySurprises(scores);
 
@@ -134,7 +137,27 @@ internal static class ModelCommands
             var perFlow = new List<Alert>();
             var profiles = new ProfileStore(new ProfileOptions { TimeZone = clock.Zone });
             var classifier = new FlowClassifier(new ClassifierOptions(), intel, states, profiles);
-            Classify(path, inventory, profiles, classifier, surprises, new AlertList(perFlow));
+            if (replay is null)
+            {
+                Classify(path, inventory, profiles, classifier, surprises, new AlertList(perFlow));
+            }
+            else
+            {
+                replay.Run((in FlowRecord r, in VmIdentity v, AppMetadata m) =>
+                {
+                    ProfileUpdate update = profiles.Observe(in r, in v, m);
+                    surprises.Lookup(in r, out ModelSurprise originator, out ModelSurprise responder);
+                    if (classifier.Classify(new FlowObservation(in r, in v, m, in update, originator, responder), out Alert alert))
+                    {
+                        perFlow.Add(alert);
+                    }
+                });
+                foreach (Archive.ArchiveIssue issue in replay.Issues)
+                {
+                    err.MarkupLine($"[yellow]warning:[/] archive: {Markup.Escape(issue.ToString())}");
+                    exit = 1;
+                }
+            }
             var closed = new List<Alert>();
             IAlertSink output = new AlertList(closed);
             if (parse.GetValue(eachOption))
@@ -435,6 +458,19 @@ internal static class ModelCommands
             err.MarkupLine($"[yellow]warning:[/] {data.RowsDropped:N0} flow rows beyond {data.MaxRows:N0} not kept");
         }
 
+        return data;
+    }
+
+    // An archive's flows as feature rows per VM, as Collect makes them from the capture that wrote it.
+    private static FlowDataset CollectArchive(ArchiveReplay replay, IVmStateSource? states, FlowClock clock)
+    {
+        var profiles = new ProfileStore(new ProfileOptions { TimeZone = clock.Zone });
+        var data = new FlowDataset(clock);
+        replay.Run((in FlowRecord r, in VmIdentity v, AppMetadata m) =>
+        {
+            ProfileUpdate update = profiles.Observe(in r, in v, m);
+            data.Add(in r, new FlowContext(v, m, update, hasMetadata: true, hasProfile: true, states));
+        });
         return data;
     }
 

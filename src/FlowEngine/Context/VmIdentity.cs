@@ -18,6 +18,20 @@ public readonly struct VmIdentity
         DestinationOutside = destinationOutside;
     }
 
+    /// <summary>
+    /// The identity of a flow's two ends as recorded elsewhere (an archive, another sensor), to replay it through
+    /// what takes a <see cref="VmIdentity"/> (profiles, features, the classifier).
+    /// </summary>
+    /// <param name="source">The originator's VM, or null.</param>
+    /// <param name="destination">The responder's VM, or null.</param>
+    /// <param name="sourceOutside">Whether the originator is outside (beyond a gateway).</param>
+    /// <param name="destinationOutside">Whether the responder is outside.</param>
+    /// <param name="sourceGapSeconds">Seconds since the originator VM's previous flow (NaN when unknown).</param>
+    /// <param name="destinationGapSeconds">Seconds since the responder VM's previous flow (NaN when unknown).</param>
+    /// <returns>The identity.</returns>
+    public static VmIdentity Create(VmInfo? source, VmInfo? destination, bool sourceOutside, bool destinationOutside, float sourceGapSeconds, float destinationGapSeconds) =>
+        new(source, destination, sourceOutside, destinationOutside, sourceGapSeconds, destinationGapSeconds);
+
     /// <summary>The originator's VM; null when unknown or outside.</summary>
     public VmInfo? Source { get; }
 

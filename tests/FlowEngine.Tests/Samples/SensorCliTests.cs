@@ -440,6 +440,29 @@ public class SensorCliTests
     }
 
     [Fact]
+    public void Detect_Archive_GivesTheSameAlertsAsTheCaptureThatWroteIt()
+    {
+        string dir = Directory.CreateTempSubdirectory("fe-detect-archive-").FullName;
+        try
+        {
+            string inventory = Path.Combine(Repository.Root(), "samples", "data", "lab-small.inventory.csv");
+            (int exit, _, _) = RunSensor("flows", DefaultCapture, "--inventory", inventory, "--archive", Path.Combine(dir, "archive"), "--quiet");
+            Assert.Equal(0, exit);
+            (exit, string fromCapture, _) = RunSensor("detect", DefaultCapture, "--inventory", inventory, "--each");
+            Assert.Equal(0, exit);
+            (exit, string fromArchive, string stderr) = RunSensor("detect", "--archive", Path.Combine(dir, "archive"), "--inventory", inventory, "--each");
+            Assert.Equal(0, exit);
+            Assert.True(fromCapture.Split('\n', StringSplitOptions.RemoveEmptyEntries).Length > 1000);
+            Assert.Equal(fromCapture, fromArchive); // every alert, its class, evidence and model view, byte for byte
+            Assert.Contains("2,025 flows classified", stderr, StringComparison.Ordinal);
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
+    [Fact]
     public void Flows_MissingFile_ClearError()
     {
         (int exit, _, string stderr) = RunSensor("flows", "/nonexistent/capture.pcap");
