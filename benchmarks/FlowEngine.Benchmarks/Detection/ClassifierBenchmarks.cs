@@ -2,7 +2,6 @@
 
 using BenchmarkDotNet.Attributes;
 using FlowEngine.Benchmarks.Flows;
-using FlowEngine.Capture;
 using FlowEngine.Context;
 using FlowEngine.Detection;
 using FlowEngine.Flows;
@@ -21,8 +20,8 @@ public class ClassifierBenchmarks
     // Flows of samples/data/lab-small.pcapng the classifier raises nothing on (checked in Setup).
     private const int NormalFlows = 492;
 
-    private readonly List<FlowRecord> _records = [];
-    private readonly List<VmIdentity> _identities = [];
+    private List<FlowRecord> _records = [];
+    private List<VmIdentity> _identities = [];
     private FlowRecord[] _normal = [];
     private VmIdentity[] _normalIdentities = [];
     private FlowClassifier? _classifier;
@@ -33,12 +32,7 @@ public class ClassifierBenchmarks
     public void Setup()
     {
         string path = LabCapture.Path;
-        var vms = new VmIdentityTable(VmInventory.Load(Path.Combine(Path.GetDirectoryName(path)!, "lab-small.inventory.csv")));
-        using (CaptureFileReader reader = CaptureFile.Open(path))
-        using (var pipeline = new FlowPipeline<VmIdentityExtension>(new Collect(this, vms), new FlowPipelineOptions(), new VmIdentityExtension(vms)))
-        {
-            pipeline.Run(reader);
-        }
+        (_records, _identities) = LabFlowRecords.Load();
 
         var first = new FlowClassifier();
         var normal = new List<int>();
@@ -87,25 +81,5 @@ public class ClassifierBenchmarks
         }
 
         return alerted;
-    }
-
-    private sealed class Collect(ClassifierBenchmarks owner, VmIdentityTable vms) : IFlowSink
-    {
-        public void OnFlows(ReadOnlySpan<FlowRecord> records)
-        {
-            for (int i = 0; i < records.Length; i++)
-            {
-                owner._records.Add(records[i]);
-                owner._identities.Add(vms.ForRecord(i));
-            }
-        }
-
-        public void Flush()
-        {
-        }
-
-        public void Complete()
-        {
-        }
     }
 }

@@ -4,6 +4,7 @@ using BenchmarkDotNet.Attributes;
 using FlowEngine.AppLayer;
 using FlowEngine.Benchmarks.Pipeline;
 using FlowEngine.Capture;
+using FlowEngine.Context;
 using FlowEngine.Flows;
 
 namespace FlowEngine.Benchmarks.Flows;
@@ -98,6 +99,45 @@ internal static class LabCapture
             }
 
             throw new FileNotFoundException("samples/data/lab-small.pcapng not found above " + AppContext.BaseDirectory);
+        }
+    }
+}
+
+/// <summary>The bundled lab capture's flow records, each with its VMs from the lab's inventory, in emission order.</summary>
+internal static class LabFlowRecords
+{
+    public static (List<FlowRecord> Records, List<VmIdentity> Identities) Load()
+    {
+        string path = LabCapture.Path;
+        var vms = new VmIdentityTable(VmInventory.Load(System.IO.Path.Combine(System.IO.Path.GetDirectoryName(path)!, "lab-small.inventory.csv")));
+        var collect = new Collect(vms);
+        using CaptureFileReader reader = CaptureFile.Open(path);
+        using var pipeline = new FlowPipeline<VmIdentityExtension>(collect, new FlowPipelineOptions(), new VmIdentityExtension(vms));
+        pipeline.Run(reader);
+        return (collect.Records, collect.Identities);
+    }
+
+    private sealed class Collect(VmIdentityTable vms) : IFlowSink
+    {
+        public List<FlowRecord> Records { get; } = [];
+
+        public List<VmIdentity> Identities { get; } = [];
+
+        public void OnFlows(ReadOnlySpan<FlowRecord> records)
+        {
+            for (int i = 0; i < records.Length; i++)
+            {
+                Records.Add(records[i]);
+                Identities.Add(vms.ForRecord(i));
+            }
+        }
+
+        public void Flush()
+        {
+        }
+
+        public void Complete()
+        {
         }
     }
 }

@@ -1,7 +1,6 @@
 // Copyright (c) FlowEngine contributors. Licensed under the MIT License.
 
 using BenchmarkDotNet.Attributes;
-using FlowEngine.Capture;
 using FlowEngine.Context;
 using FlowEngine.Context.Profiles;
 using FlowEngine.Flows;
@@ -19,20 +18,15 @@ public class ProfileBenchmarks
     // Flow records of samples/data/lab-small.pcapng with the default table (checked in Setup).
     private const int LabFlows = 2025;
 
-    private readonly List<FlowRecord> _records = [];
-    private readonly List<VmIdentity> _identities = [];
+    private List<FlowRecord> _records = [];
+    private List<VmIdentity> _identities = [];
     private ProfileStore? _store;
 
     [GlobalSetup]
     public void Setup()
     {
         string path = LabCapture.Path;
-        var vms = new VmIdentityTable(VmInventory.Load(Path.Combine(Path.GetDirectoryName(path)!, "lab-small.inventory.csv")));
-        using (CaptureFileReader reader = CaptureFile.Open(path))
-        using (var pipeline = new FlowPipeline<VmIdentityExtension>(new Collect(this, vms), new FlowPipelineOptions(), new VmIdentityExtension(vms)))
-        {
-            pipeline.Run(reader);
-        }
+        (_records, _identities) = LabFlowRecords.Load();
 
         if (_records.Count != LabFlows)
         {
@@ -55,25 +49,5 @@ public class ProfileBenchmarks
         }
 
         return newPeers;
-    }
-
-    private sealed class Collect(ProfileBenchmarks owner, VmIdentityTable vms) : IFlowSink
-    {
-        public void OnFlows(ReadOnlySpan<FlowRecord> records)
-        {
-            for (int i = 0; i < records.Length; i++)
-            {
-                owner._records.Add(records[i]);
-                owner._identities.Add(vms.ForRecord(i));
-            }
-        }
-
-        public void Flush()
-        {
-        }
-
-        public void Complete()
-        {
-        }
     }
 }
