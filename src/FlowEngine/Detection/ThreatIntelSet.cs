@@ -1,10 +1,9 @@
 // Copyright (c) FlowEngine contributors. Licensed under the MIT License.
 
 using System.Globalization;
-using System.IO.Hashing;
-using System.Net;
-using System.Net.Sockets;
 using System.Text;
+using FlowEngine.Context.Profiles;
+using FlowEngine.Mitigation;
 using FlowEngine.Packets;
 
 namespace FlowEngine.Detection;
@@ -37,7 +36,7 @@ public enum IndicatorKind : byte
 public sealed class ThreatIntelSet
 {
     private readonly HashSet<IpAddress> _addresses = [];
-    private readonly Dictionary<int, HashSet<IpAddress>> _prefixes = [];
+    private readonly Dictionary<int, HashSet<IpNetwork>> _prefixes = [];
     private readonly HashSet<ulong> _domains = [];
     private readonly HashSet<ulong> _fingerprints = [];
     private readonly List<string> _rejected = [];
@@ -100,8 +99,7 @@ public sealed class ThreatIntelSet
 
         foreach (int key in _prefixLengths)
         {
-            int bits = key & 0xFF;
-            if ((key >> 8) == ipVersion && _prefixes[key].Contains(Mask(address, ipVersion, bits)))
+            if ((key >> 8) == ipVersion && _prefixes[key].Contains(IpNetwork.Create(address, ipVersion, key & 0xFF)))
             {
                 return true;
             }
@@ -120,12 +118,11 @@ public sealed class ThreatIntelSet
             return false;
         }
 
-        Span<byte> folded = stackalloc byte[Math.Min(name.Length, 255)];
-        int n = Fold(name[..folded.Length], folded);
-        ReadOnlySpan<byte> suffix = folded[..n];
+        // Every suffix at a label boundary: the name, then each parent domain.
+        ReadOnlySpan<byte> suffix = name[..Math.Min(name.Length, 255)];
         while (!suffix.IsEmpty)
         {
-            if (_domains.Contains(XxHash3.HashToUInt64(suffix)))
+            if (_domains.Contains(ProfileStore.NameKey(suffix)))
             {
                 return true;
             }
@@ -152,9 +149,7 @@ public sealed class ThreatIntelSet
             return false;
         }
 
-        Span<byte> folded = stackalloc byte[fingerprint.Length];
-        int n = Fold(fingerprint, folded);
-        return _fingerprints.Contains(XxHash3.HashToUInt64(folded[..n]));
+        return _fingerprints.Contains(ProfileStore.NameKey(fingerprint));
     }
 
     /// <summary>Recognises an indicator's kind from its text.</summary>
@@ -165,15 +160,9 @@ public sealed class ThreatIntelSet
     {
         ArgumentNullException.ThrowIfNull(text);
         kind = default;
-        if (IPAddress.TryParse(text, out _) && !text.Contains('/', StringComparison.Ordinal))
+        if (IpNetwork.TryParse(text, out _))
         {
-            kind = IndicatorKind.Address;
-            return text.Contains(':', StringComparison.Ordinal) || text.Count(c => c == '.') == 3;
-        }
-
-        if (IPNetwork.TryParse(text, out _))
-        {
-            kind = IndicatorKind.Prefix;
+            kind = text.Contains('/', StringComparison.Ordinal) ? IndicatorKind.Prefix : IndicatorKind.Address;
             return true;
         }
 
@@ -258,21 +247,20 @@ public sealed class ThreatIntelSet
         switch (kind)
         {
             case IndicatorKind.Address:
-                _addresses.Add(IpAddress.From(IPAddress.Parse(value)));
+                _addresses.Add(IpNetwork.Parse(value).Address);
                 break;
             case IndicatorKind.Prefix:
-                IPNetwork network = IPNetwork.Parse(value);
-                byte version = network.BaseAddress.AddressFamily == AddressFamily.InterNetworkV6 ? (byte)6 : (byte)4;
-                int key = (version << 8) | network.PrefixLength;
-                if (!_prefixes.TryGetValue(key, out HashSet<IpAddress>? set))
+                IpNetwork network = IpNetwork.Parse(value);
+                int key = (network.IpVersion << 8) | network.PrefixLength;
+                if (!_prefixes.TryGetValue(key, out HashSet<IpNetwork>? set))
                 {
                     _prefixes[key] = set = [];
                 }
 
-                set.Add(Mask(IpAddress.From(network.BaseAddress), version, network.PrefixLength));
+                set.Add(network);
                 break;
             case IndicatorKind.Domain:
-                _domains.Add(HashText(value.TrimEnd('.')));
+                _domains.Add(HashText(value));
                 break;
             default:
                 _fingerprints.Add(HashText(value));
@@ -301,43 +289,8 @@ public sealed class ThreatIntelSet
         }
     }
 
-    private static ulong HashText(string text)
-    {
-        byte[] bytes = Encoding.ASCII.GetBytes(text);
-        int n = Fold(bytes, bytes);
-        return XxHash3.HashToUInt64(bytes.AsSpan(0, n));
-    }
-
-    private static int Fold(ReadOnlySpan<byte> source, Span<byte> destination)
-    {
-        int n = source.Length;
-        for (int i = 0; i < n; i++)
-        {
-            byte b = source[i];
-            destination[i] = b is >= (byte)'A' and <= (byte)'Z' ? (byte)(b | 0x20) : b;
-        }
-
-        if (n > 0 && destination[n - 1] == '.')
-        {
-            n--;
-        }
-
-        return n;
-    }
-
-    private static IpAddress Mask(IpAddress address, byte ipVersion, int bits)
-    {
-        Span<byte> bytes = stackalloc byte[16];
-        address.WriteBytes(bytes);
-        int length = ipVersion == 4 ? 4 : 16;
-        for (int i = 0; i < length; i++)
-        {
-            int keep = Math.Clamp(bits - (i * 8), 0, 8);
-            bytes[i] &= (byte)(0xFF << (8 - keep));
-        }
-
-        return ipVersion == 4 ? IpAddress.ReadV4(bytes) : IpAddress.ReadV6(bytes);
-    }
+    // Names and fingerprints are keyed as profiles key names: case-folded, a trailing dot ignored.
+    private static ulong HashText(string text) => ProfileStore.NameKey(Encoding.ASCII.GetBytes(text));
 }
 
 /// <summary>

@@ -1,6 +1,7 @@
 // Copyright (c) FlowEngine contributors. Licensed under the MIT License.
 
 using System.IO.Hashing;
+using FlowEngine.Context.Profiles;
 using FlowEngine.Flows;
 using FlowEngine.Packets;
 
@@ -9,12 +10,11 @@ namespace FlowEngine.Detection.Internal;
 /// <summary>Facts about one record that several detectors ask for, computed the same way for all.</summary>
 internal static class FlowFacts
 {
-    /// <summary>A deterministic 64-bit hash of an address (the same in every process, unlike <see cref="IpAddress.GetHashCode"/>).</summary>
+    /// <summary>A deterministic 64-bit hash of an address (the same in every process, unlike <see cref="IpAddress.GetHashCode"/>): the profiles' address key.</summary>
     public static ulong Hash(IpAddress address)
     {
-        Span<byte> bytes = stackalloc byte[16];
-        address.WriteBytes(bytes);
-        return XxHash3.HashToUInt64(bytes);
+        Span<byte> label = stackalloc byte[17];
+        return ProfileStore.AddressKey(address, 0, label);
     }
 
     /// <summary>A deterministic hash of a port (or an address and a port).</summary>
