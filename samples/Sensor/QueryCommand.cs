@@ -201,7 +201,7 @@ internal sealed class ArchivedFlowJsonWriter : IDisposable
 
         if (flow.AlertClass != AttackClass.None)
         {
-            _json.WriteString("alert_class"u8, flow.AlertClass.ToString());
+            _json.WriteString("alert_class"u8, flow.AlertClass.ToName());
         }
 
         if (flow.IsAlert)

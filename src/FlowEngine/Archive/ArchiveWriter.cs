@@ -145,19 +145,8 @@ public sealed class ArchiveWriter : IFlowSink, IDisposable
     {
         for (int i = 0; i < records.Length; i++)
         {
-            var context = new FlowContext();
-            if (_vms is not null)
-            {
-                VmIdentity v = _vms.ForRecord(i);
-                context.SourceVm = v.Source?.Name;
-                context.DestinationVm = v.Destination?.Name;
-                context.Tenant = v.Tenant;
-                context.SourceOutside = v.SourceOutside;
-                context.DestinationOutside = v.DestinationOutside;
-                context.SourceGapSeconds = float.IsNaN(v.SourceSecondsSincePrevious) ? null : v.SourceSecondsSincePrevious;
-                context.DestinationGapSeconds = float.IsNaN(v.DestinationSecondsSincePrevious) ? null : v.DestinationSecondsSincePrevious;
-            }
-
+            // Without a VM table the ends stay unknown (no gap of 0 from a default identity).
+            FlowContext context = _vms is null ? new FlowContext() : FlowContext.From(_vms.ForRecord(i), default);
             if (_metadata is not null)
             {
                 context.Metadata = _metadata.ForRecord(i);

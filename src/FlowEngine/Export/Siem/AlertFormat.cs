@@ -11,22 +11,11 @@ namespace FlowEngine.Export.Siem;
 /// <summary>What every SIEM format says of an alert, named once: class names, severity, transport, a stable event id.</summary>
 public static class AlertFormat
 {
-    /// <summary>The short name of a class, as rule.name and the CEF signature id carry it (<c>scan</c>, <c>dos</c>...).</summary>
+    /// <summary>The name of a class, as rule.name and the CEF signature id carry it: the one <c>detect</c> writes as
+    /// <c>type</c> and policies match (<see cref="AttackClassNames.ToName"/>).</summary>
     /// <param name="c">The class.</param>
     /// <returns>The name.</returns>
-    public static string ClassName(AttackClass c) => c switch
-    {
-        AttackClass.Exfiltration => "exfiltration",
-        AttackClass.CommandAndControl => "command_and_control",
-        AttackClass.DenialOfService => "denial_of_service",
-        AttackClass.Scan => "scan",
-        AttackClass.DnsTunnel => "dns_tunnel",
-        AttackClass.LateralMovement => "lateral_movement",
-        AttackClass.Malware => "malware",
-        AttackClass.Anomaly => "anomaly",
-        AttackClass.None => "none",
-        _ => "unknown",
-    };
+    public static string ClassName(AttackClass c) => c.ToName();
 
     /// <summary>A human title of a class (the CEF Name, the ECS message's start).</summary>
     /// <param name="c">The class.</param>
