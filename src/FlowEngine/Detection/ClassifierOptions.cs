@@ -50,7 +50,6 @@ public sealed record ClassifierOptions
         Positive(Scan.Window.TotalSeconds, "Scan.Window");
         Positive(Scan.MinTargets, "Scan.MinTargets");
         Fraction(Scan.MinFailedShare, "Scan.MinFailedShare");
-        Fraction(Scan.MinUnansweredEchoShare, "Scan.MinUnansweredEchoShare");
         Positive(Dos.Window.TotalSeconds, "Dos.Window");
         Positive(Dos.MinFlows, "Dos.MinFlows");
         Positive(Dos.MinPackets, "Dos.MinPackets");
@@ -60,6 +59,8 @@ public sealed record ClassifierOptions
         Positive(DnsTunnel.MinUniqueNames, "DnsTunnel.MinUniqueNames");
         Fraction(DnsTunnel.MinShare, "DnsTunnel.MinShare");
         Positive(DnsTunnel.LongSubdomain, "DnsTunnel.LongSubdomain");
+        Positive(DnsTunnel.MeanSubdomain, "DnsTunnel.MeanSubdomain");
+        Positive(Lateral.MinSession.TotalSeconds, "Lateral.MinSession");
         ArgumentOutOfRangeException.ThrowIfLessThan(Beacon.MinConnections, 4, "Beacon.MinConnections");
         ArgumentOutOfRangeException.ThrowIfGreaterThan(Beacon.MinConnections, BeaconHistory, "Beacon.MinConnections");
         Fraction(Beacon.MinScore, "Beacon.MinScore");
@@ -110,11 +111,9 @@ public sealed record ScanOptions
     /// <summary>Distinct hosts on one port, or ports on one host, before a scan is called (default 16).</summary>
     public double MinTargets { get; init; } = 16;
 
-    /// <summary>Share of those flows that failed (no payload either way; no answer for UDP and ICMP) (default 0.5).</summary>
+    /// <summary>Share of those flows that failed (no payload either way; no answer for UDP); not asked of ICMP echo sweeps (default 0.5).</summary>
     public double MinFailedShare { get; init; } = 0.5;
 
-    /// <summary>Share of unanswered echo requests an ICMP sweep needs (live subnets answer many) (default 0.3).</summary>
-    public double MinUnansweredEchoShare { get; init; } = 0.3;
 }
 
 /// <summary>Denial-of-service thresholds, per destination.</summary>
@@ -150,6 +149,9 @@ public sealed record DnsTunnelOptions
 
     /// <summary>An encoded subdomain this long is called a tunnel (or exfiltration in a name) on its own (default 48).</summary>
     public int LongSubdomain { get; init; } = 48;
+
+    /// <summary>Subdomain characters, on average over a window (or of the flow's own name), that carry data (default 24).</summary>
+    public int MeanSubdomain { get; init; } = 24;
 }
 
 /// <summary>Beaconing thresholds, per source and destination (or repeated DNS name), scored as RITA scores it.</summary>
@@ -192,6 +194,9 @@ public sealed record LateralOptions
 
     /// <summary>Short attempts on one host's administrative port that make a guessing run (default 8).</summary>
     public double MinAttempts { get; init; } = 8;
+
+    /// <summary>A flow at least this long with an answer is a session, not an attempt (default 30 s).</summary>
+    public TimeSpan MinSession { get; init; } = TimeSpan.FromSeconds(30);
 
     /// <summary>Administrative ports: SSH, Telnet, RPC, NetBIOS, SMB, VMware, RDP, VNC, WinRM.</summary>
     public IReadOnlySet<ushort> AdminPorts { get; init; } = new HashSet<ushort> { 22, 23, 135, 139, 445, 902, 3389, 5900, 5985, 5986 };

@@ -87,16 +87,17 @@ public sealed class FlowClassifier
         Intel(in r, m, now, ref verdict);
         _scan.Observe(in r, now, ref verdict);
         _dos.Observe(in r, now, ref verdict);
-        _dns.Observe(in r, in m, now, ref verdict);
+        // The query name's shape, once: the tunnel rules, the beacon's DNS-name key and the alert's domain share it.
+        ReadOnlySpan<byte> dnsName = m.Get(AppField.DnsQuery);
+        DnsNameShape shape = dnsName.IsEmpty ? default : DnsNameShape.Of(dnsName);
+        _dns.Observe(in r, in m, in shape, now, ref verdict);
 
         bool external = vms.DestinationOutside || (vms.Destination is null && !FlowFacts.IsPrivate(r.DestinationAddress, r.IpVersion));
         ProfileUpdate profile = observation.Profile;
         ModelSurprise model = observation.Originator;
         if (external || m.App == AppProtocol.Dns)
         {
-            ReadOnlySpan<byte> dnsName = m.Get(AppField.DnsQuery);
-            ulong nameKey = dnsName.IsEmpty ? 0 : DnsNameShape.Of(dnsName).NameHash;
-            _beacon.Observe(in r, nameKey, model.Expected, observation.HasProfile && !profile.NewPeer, profile.PeerFirstSeenNs, now, ref verdict);
+            _beacon.Observe(in r, shape.NameHash, model.Expected, observation.HasProfile && !profile.NewPeer, profile.PeerFirstSeenNs, now, ref verdict);
         }
 
         if (external)
@@ -133,7 +134,7 @@ public sealed class FlowClassifier
         }
 
         _byClass[(int)verdict.Class]++;
-        alert = ToAlert(in r, vms, m, in verdict, strongest, fromResponder);
+        alert = ToAlert(in r, vms, dnsName, in shape, in verdict, strongest, fromResponder);
         return true;
     }
 
@@ -215,16 +216,15 @@ public sealed class FlowClassifier
 
     private static bool CommonPort(ushort port) => port is 20 or 21 or 22 or 25 or 53 or 80 or 110 or 123 or 143 or 443 or 465 or 587 or 853 or 993 or 995 or 8080 or 8443;
 
-    private static Alert ToAlert(in FlowRecord r, VmIdentity vms, AppMetadata m, in Verdict verdict, ModelSurprise model, bool fromResponder)
+    private static Alert ToAlert(in FlowRecord r, VmIdentity vms, ReadOnlySpan<byte> dnsName, in DnsNameShape shape, in Verdict verdict, ModelSurprise model, bool fromResponder)
     {
         // The VM an alert is about: the victim of a flood, else the originator (attacker, or infected VM).
         bool responder = verdict.Class == AttackClass.DenialOfService ? verdict.Target != r.SourceAddress : verdict.Class == AttackClass.Anomaly && fromResponder;
         string? vm = responder ? vms.Destination?.Name : vms.Source?.Name;
         string? targetName = null;
-        if (verdict.TargetIsDomain && m.Get(AppField.DnsQuery) is { IsEmpty: false } name)
+        if (verdict.TargetIsDomain && !dnsName.IsEmpty)
         {
-            DnsNameShape shape = DnsNameShape.Of(name);
-            targetName = Encoding.ASCII.GetString(name[shape.DomainStart..]).TrimEnd('.').ToLowerInvariant();
+            targetName = Encoding.ASCII.GetString(dnsName[shape.DomainStart..]).TrimEnd('.').ToLowerInvariant();
         }
 
         ReadOnlySpan<AlertEvidence> fromModel = model.Scored

@@ -30,11 +30,11 @@ internal sealed class BeaconDetector(ClassifierOptions options)
             return;
         }
 
-        var service = new PairKey(r.VirtualNetwork, r.SourceAddress, FlowFacts.Hash(r.DestinationAddress) ^ ((ulong)r.Protocol << 56) ^ r.DestinationPort);
+        var service = new PairKey(r.VirtualNetwork, r.SourceAddress, r.DestinationAddress, r.Protocol, r.DestinationPort, 0);
         Add(service, in r, expected, knownPeer, peerFirstSeenNs, nowNs, "c2.beacon_service", ref verdict);
         if (dnsName != 0)
         {
-            Add(new PairKey(r.VirtualNetwork, r.SourceAddress, dnsName ^ 0x9E3779B97F4A7C15UL), in r, expected, knownPeer: false, 0, nowNs, "c2.beacon_dns_name", ref verdict);
+            Add(new PairKey(r.VirtualNetwork, r.SourceAddress, default, 0, 0, dnsName), in r, expected, knownPeer: false, 0, nowNs, "c2.beacon_dns_name", ref verdict);
         }
     }
 
@@ -128,7 +128,8 @@ internal sealed class BeaconDetector(ClassifierOptions options)
         return sorted[lo] + ((pos - lo) * (sorted[hi] - sorted[lo]));
     }
 
-    private readonly record struct PairKey(VirtualNetworkId Network, IpAddress Source, ulong Target);
+    // A destination service (address, protocol, port), or a DNS name (its hash, the service fields zero).
+    private readonly record struct PairKey(VirtualNetworkId Network, IpAddress Source, IpAddress Destination, byte Protocol, ushort Port, ulong DnsName);
 
     private struct Series
     {

@@ -20,15 +20,18 @@ internal sealed class DnsTunnelDetector(ClassifierOptions options)
 
     public long Evicted => _byDomain.Evicted;
 
-    public void Observe(in FlowRecord r, in AppMetadata m, long nowNs, ref Verdict verdict)
+    /// <param name="r">The record.</param>
+    /// <param name="m">Its application metadata.</param>
+    /// <param name="shape">The shape of its (first) query name, computed once by the caller.</param>
+    /// <param name="nowNs">Packet time.</param>
+    /// <param name="verdict">The flow's verdict.</param>
+    public void Observe(in FlowRecord r, in AppMetadata m, in DnsNameShape shape, long nowNs, ref Verdict verdict)
     {
-        ReadOnlySpan<byte> name = m.Get(AppField.DnsQuery);
-        if (m.App != AppProtocol.Dns || name.IsEmpty)
+        if (m.App != AppProtocol.Dns || shape.Length == 0)
         {
             return;
         }
 
-        DnsNameShape shape = DnsNameShape.Of(name);
         // Metadata parses a flow's first packets only: over UDP every packet from the client is a query, and the share
         // of distinct names among the parsed ones stands for the rest.
         int parsed = Math.Max(1, m.DnsQueryCount);
@@ -65,8 +68,8 @@ internal sealed class DnsTunnelDetector(ClassifierOptions options)
         double encodedShare = c.Encoded / (double)c.Names, dataShare = c.DataTypes / (double)Math.Max(1, c.Queries);
         double meanSubdomain = c.SubdomainChars / (double)c.Names;
         // The window decides that a tunnel runs; the flow itself must look like one of its queries to be named so.
-        bool shaped = shape.Encoded || dataType || shape.SubdomainLength >= 24;
-        bool many = shaped && unique >= threshold && (encodedShare >= _o.MinShare || dataShare >= _o.MinShare || meanSubdomain >= 24);
+        bool shaped = shape.Encoded || dataType || shape.SubdomainLength >= _o.MeanSubdomain;
+        bool many = shaped && unique >= threshold && (encodedShare >= _o.MinShare || dataShare >= _o.MinShare || meanSubdomain >= _o.MeanSubdomain);
         if (!many && !single)
         {
             return;
@@ -80,7 +83,7 @@ internal sealed class DnsTunnelDetector(ClassifierOptions options)
             verdict.Add(many ? "dns_tunnel.unique_names" : "dns_tunnel.long_encoded_subdomain", many ? Math.Round(unique, 1) : shape.SubdomainLength, many ? threshold : _o.LongSubdomain);
             verdict.Add("dns_tunnel.encoded_share", Math.Round(encodedShare, 3), _o.MinShare);
             verdict.Add("dns_tunnel.data_type_share", Math.Round(dataShare, 3), _o.MinShare);
-            verdict.Add("dns_tunnel.mean_subdomain", Math.Round(meanSubdomain, 1), 24);
+            verdict.Add("dns_tunnel.mean_subdomain", Math.Round(meanSubdomain, 1), _o.MeanSubdomain);
         }
     }
 

@@ -12,10 +12,10 @@ namespace FlowEngine.Detection.Internal;
 /// </summary>
 internal sealed class LateralDetector(ClassifierOptions options)
 {
-    private const long SessionNs = 30_000_000_000;
     private readonly LateralOptions _o = options.Lateral;
     private readonly double _factor = options.BaselineFactor, _alpha = options.BaselineAlpha;
     private readonly long _windowNs = options.Lateral.Window.Ticks * 100;
+    private readonly long _sessionNs = options.Lateral.MinSession.Ticks * 100;
     private readonly BoundedTable<SourceKey, FanOut> _sources = new(options.MaxKeys);
     private readonly BoundedTable<TargetKey, Attempts> _targets = new(options.MaxKeys);
 
@@ -62,7 +62,7 @@ internal sealed class LateralDetector(ClassifierOptions options)
         }
 
         // Guessing: short attempts on one host's administrative port; a long session after them is a success.
-        bool session = r.LastNs - r.FirstNs >= SessionNs && r.ReversePayloadBytes > 0;
+        bool session = r.LastNs - r.FirstNs >= _sessionNs && r.ReversePayloadBytes > 0;
         if (!session)
         {
             a.Short++;

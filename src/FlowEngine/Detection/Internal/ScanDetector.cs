@@ -43,8 +43,8 @@ internal sealed class ScanDetector(ClassifierOptions options)
         // Horizontal: distinct hosts on one (protocol, port); an ICMP sweep is one "port".
         ref Counts h = ref _byPort.GetOrAdd(new PortKey(net, r.SourceAddress, r.Protocol, echo ? (ushort)0 : r.DestinationPort), nowNs, out _);
         Count(ref h, nowNs, failed, FlowFacts.Hash(r.DestinationAddress));
-        double failShare = echo ? _o.MinUnansweredEchoShare : _o.MinFailedShare;
-        Judge(ref h, "scan.distinct_hosts", failShare, default, false, ref verdict);
+        // A sweep of a live subnet is answered: for echo requests the distinct hosts and the source's own level decide.
+        Judge(ref h, "scan.distinct_hosts", echo ? 0 : _o.MinFailedShare, default, false, ref verdict);
 
         if (echo)
         {
