@@ -33,8 +33,9 @@ public static class MitigationHandlers
     {
         ArgumentNullException.ThrowIfNull(spec);
         settings ??= new MitigationHandlerSettings();
-        string name = spec.Split(':', 2)[0];
-        string? argument = spec.Contains(':', StringComparison.Ordinal) ? spec.Split(':', 2)[1] : null;
+        string[] parts = spec.Split(':', 2);
+        string name = parts[0];
+        string? argument = parts.Length == 2 ? parts[1] : null;
         return name switch
         {
             "dry-run" when argument is null => new DryRunMitigationHandler(),

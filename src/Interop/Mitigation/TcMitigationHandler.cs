@@ -180,12 +180,11 @@ public sealed class TcMitigationHandler : IMitigationHandler
             string m = v6 ? "ip6" : "ip";
             string bits = v6 ? "/128" : "/32";
             string src = f.Source.ToString(f.IpVersion) + bits, dst = f.Destination.ToString(f.IpVersion) + bits;
-            string protocolField = v6 ? "protocol" : "protocol";
             string p = f.Protocol.ToString(CultureInfo.InvariantCulture);
             bool ports = f.Protocol is 6 or 17;
             foreach ((string s, string d, ushort sp, ushort dp) in new[] { (src, dst, f.SourcePort, f.DestinationPort), (dst, src, f.DestinationPort, f.SourcePort) })
             {
-                var list = new List<string> { proto, "match", m, "src", s, "match", m, "dst", d, "match", m, protocolField, p, "0xff" };
+                var list = new List<string> { proto, "match", m, "src", s, "match", m, "dst", d, "match", m, "protocol", p, "0xff" };
                 if (ports)
                 {
                     list.AddRange(["match", m, "sport", sp.ToString(CultureInfo.InvariantCulture), "0xffff", "match", m, "dport", dp.ToString(CultureInfo.InvariantCulture), "0xffff"]);
